@@ -1,0 +1,68 @@
+"""Wires the daemon: store, service, event bus, HTTP routes, and (when configured) the
+dialler and its AMI connection. The only module that knows every other one."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from gateway.config import Config
+from gateway.events import EventBus
+from gateway.http import campaigns, health, openapi, sse
+from gateway.http.errors import errors_middleware
+from gateway.http.keys import BUS, CONFIG, LIVE_STATS, METRICS, READINESS, SERVICE, STORE
+from gateway.http.middleware import api_key_auth, request_context
+from gateway.metrics import Metrics
+from gateway.service import CampaignService
+from gateway.store.sqlite import SqliteStore
+
+log = structlog.get_logger(__name__)
+
+assert sse  # its routes live on campaigns.routes
+
+
+def _no_live_stats(_: int) -> dict[str, Any]:
+    return {"calls_per_second": 0.0, "answer_rate": None, "average_talk_seconds": None}
+
+
+async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    store = await SqliteStore.open(config.db_path)
+    metrics = app[METRICS]
+    store.db.write_observer = metrics.db_write_latency.observe
+    discarded = await store.campaigns.discard_unfinished_imports()
+    if discarded:
+        log.warning("discarded uploads cut off by a restart", campaigns=discarded)
+    app[STORE] = store
+    app[SERVICE] = CampaignService(
+        store.campaigns, app[BUS], config.choices(), config.default_country
+    )
+    log.info("database open", path=config.db_path)
+    yield
+    await store.close()
+
+
+async def _close_streams(app: web.Application) -> None:
+    """on_shutdown: end every SSE stream cleanly before the server stops waiting."""
+    app[BUS].close_all()
+
+
+def create_app(config: Config) -> web.Application:
+    app = web.Application(
+        middlewares=[request_context, errors_middleware, api_key_auth],
+        client_max_size=1024**2,
+    )
+    app[CONFIG] = config
+    app[BUS] = EventBus()
+    app[METRICS] = Metrics()
+    app[LIVE_STATS] = _no_live_stats
+    app[READINESS] = lambda: {}
+    app.cleanup_ctx.append(_store_ctx)
+    app.on_shutdown.append(_close_streams)
+    app.add_routes(campaigns.routes)
+    app.add_routes(openapi.routes)
+    app.add_routes(health.routes)
+    return app

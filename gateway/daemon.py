@@ -1,0 +1,34 @@
+"""`gateway serve`: run the app until SIGTERM/SIGINT, then stop cleanly."""
+
+from __future__ import annotations
+
+import structlog
+from aiohttp import web
+
+from gateway import logs
+from gateway.app import create_app
+from gateway.config import Config
+
+log = structlog.get_logger(__name__)
+
+SHUTDOWN_TIMEOUT = 10.0
+
+
+def serve(config: Config) -> int:
+    logs.configure(config.log_level, config.log_format)
+    log.info(
+        "starting",
+        http=f"{config.http_host}:{config.http_port}",
+        db=config.db_path,
+        ami=f"{config.ami_username}@{config.ami_host}:{config.ami_port}",
+    )
+    web.run_app(
+        create_app(config),
+        host=config.http_host,
+        port=config.http_port,
+        print=None,
+        access_log=None,
+        shutdown_timeout=SHUTDOWN_TIMEOUT,
+    )
+    log.info("stopped")
+    return 0

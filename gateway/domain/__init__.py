@@ -1,0 +1,1 @@
+"""The domain core: campaign and contact rules. Imports no I/O library."""

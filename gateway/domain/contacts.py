@@ -1,0 +1,119 @@
+"""The contact state machine and the rules that classify and retry call outcomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from gateway.domain.model import ContactStatus as C
+
+
+class IllegalTransition(Exception):
+    pass
+
+
+# Every transition a contact may make; anything else is a bug (or a replayed event).
+ALLOWED: frozenset[tuple[C, C]] = frozenset(
+    {
+        (C.PENDING, C.ORIGINATED),  # Originate sent
+        (C.PENDING, C.CANCELLED),  # campaign stopped before dialling
+        (C.ORIGINATED, C.CONNECTED),  # answered
+        (C.ORIGINATED, C.PENDING),  # failed attempt, a retry is due later
+        (C.ORIGINATED, C.FAILED),  # failed attempt, attempts exhausted or not retryable
+        (C.CONNECTED, C.COMPLETED),  # answered call ended
+    }
+)
+
+
+def check(from_: C, to: C) -> None:
+    if (from_, to) not in ALLOWED:
+        raise IllegalTransition(f"contact cannot go from {from_.value} to {to.value}")
+
+
+class Outcome(StrEnum):
+    ANSWERED = "answered"
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    REJECTED = "rejected"
+    INVALID_NUMBER = "invalid_number"
+    CONGESTION = "congestion"
+    FAILED = "failed"  # anything else, including Originate refused by Asterisk
+    LOST = "lost"  # the call vanished while the gateway was away; it is not re-dialled
+
+
+RETRYABLE = frozenset({Outcome.BUSY, Outcome.NO_ANSWER, Outcome.CONGESTION, Outcome.FAILED})
+
+_BY_CAUSE: dict[int, Outcome] = {
+    16: Outcome.ANSWERED,
+    17: Outcome.BUSY,
+    18: Outcome.NO_ANSWER,
+    19: Outcome.NO_ANSWER,
+    26: Outcome.NO_ANSWER,
+    21: Outcome.REJECTED,
+    1: Outcome.INVALID_NUMBER,
+    22: Outcome.INVALID_NUMBER,
+    28: Outcome.INVALID_NUMBER,
+    27: Outcome.CONGESTION,
+    34: Outcome.CONGESTION,
+    38: Outcome.CONGESTION,
+    41: Outcome.CONGESTION,
+    42: Outcome.CONGESTION,
+}
+_BY_SIP: dict[str, Outcome] = {
+    "486": Outcome.BUSY,
+    "600": Outcome.BUSY,
+    "408": Outcome.NO_ANSWER,
+    "480": Outcome.NO_ANSWER,
+    "487": Outcome.NO_ANSWER,  # we cancelled at the ring timeout
+    "603": Outcome.REJECTED,
+    "404": Outcome.INVALID_NUMBER,
+    "484": Outcome.INVALID_NUMBER,
+    "485": Outcome.INVALID_NUMBER,
+    "604": Outcome.INVALID_NUMBER,
+    "410": Outcome.INVALID_NUMBER,
+    "503": Outcome.CONGESTION,
+    "502": Outcome.CONGESTION,
+}
+# OriginateResponse Reason (a control frame number) when no Hangup cause is known.
+_BY_REASON: dict[int, Outcome] = {
+    4: Outcome.ANSWERED,
+    5: Outcome.BUSY,
+    3: Outcome.NO_ANSWER,
+    8: Outcome.CONGESTION,
+}
+
+
+def classify_failure(
+    cause: int | None, tech_cause: str = "", originate_reason: int | None = None
+) -> Outcome:
+    """Why an unanswered attempt failed. The SIP code is the most precise signal, then the
+    Q.850 cause, then the OriginateResponse reason (ASTERISK.md: Reason alone cannot tell
+    busy from no answer on PJSIP)."""
+    sip = tech_cause.rsplit(" ", 1)[-1] if tech_cause else ""
+    outcome = _BY_SIP.get(sip)
+    if outcome is None and cause is not None:
+        outcome = _BY_CAUSE.get(cause)
+    if outcome is None and originate_reason is not None:
+        outcome = _BY_REASON.get(originate_reason)
+    if outcome is None or outcome is Outcome.ANSWERED:
+        return Outcome.FAILED  # an unanswered attempt that "cleared normally" still failed
+    return outcome
+
+
+@dataclass(frozen=True)
+class AfterFailure:
+    status: C  # PENDING (retry later) or FAILED
+    next_attempt_at: float
+
+
+def after_failed_attempt(
+    outcome: Outcome,
+    attempts_made: int,
+    retries_per_contact: int,
+    retry_delay_seconds: int,
+    now: float,
+) -> AfterFailure:
+    """`attempts_made` counts the attempt that just failed (1 after the first)."""
+    if outcome in RETRYABLE and attempts_made <= retries_per_contact:
+        return AfterFailure(C.PENDING, now + retry_delay_seconds)
+    return AfterFailure(C.FAILED, 0.0)

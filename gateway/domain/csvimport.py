@@ -1,0 +1,163 @@
+"""Streaming CSV contact parser: bytes in, batches of validated rows out, nothing held whole.
+
+Rows are numbered as lines of the file (the header is row 1), so an error names the line
+an operator sees in an editor. A quoted value may not span lines: a line break inside a
+value would be a control character, and control characters are refused everywhere.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+import re
+from collections.abc import Iterator
+
+from gateway.domain.phone import InvalidNumber, normalise
+
+PHONE_COLUMN = "phone_number"
+MAX_CUSTOM_FIELDS = 50
+MAX_VALUE_LENGTH = 512  # an AMI header line must stay under 1024 bytes
+
+# C0 and C1 control characters, DEL. A line's own CR before its LF is removed first.
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+_VARIABLE_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
+
+Row = tuple[int, str, str]  # (row number, E.164 number, JSON array of custom values)
+
+
+class CsvError(ValueError):
+    def __init__(self, message: str, row: int | None = None) -> None:
+        super().__init__(f"row {row}: {message}" if row is not None else message)
+        self.row = row
+
+
+def variable_name(column: str) -> str:
+    """The channel variable a CSV column becomes in the dialplan: letters, digits and _."""
+    name = _VARIABLE_UNSAFE.sub("_", column.strip())
+    if not name or name[0].isdigit():
+        name = "_" + name
+    return name[:64]
+
+
+class CsvContacts:
+    """Feed it the upload's bytes in any chunking; it returns complete, validated rows."""
+
+    def __init__(self, default_region: str) -> None:
+        self._region = default_region
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
+        self._tail = ""
+        self._line = 0  # number of the last complete line consumed
+        self._phone_index = -1
+        self._columns = 0
+        self._custom_index: list[int] = []
+        self.custom_field_names: list[str] = []
+        self.header_seen = False
+        self.rows = 0
+
+    def feed(self, data: bytes) -> list[Row]:
+        try:
+            text = self._decoder.decode(data)
+        except UnicodeDecodeError as exc:
+            row = self._line + 1 + data.count(b"\n", 0, max(exc.start, 0))
+            raise CsvError("the file is not valid UTF-8", row) from None
+        cut = text.rfind("\n")
+        if cut < 0:
+            self._tail += text
+            if len(self._tail) > 1_000_000:
+                raise CsvError("a line is longer than 1 MB", self._line + 1)
+            return []
+        block = self._tail + text[:cut]
+        self._tail = text[cut + 1 :]
+        return self._lines(block)
+
+    def finish(self) -> list[Row]:
+        try:
+            text = self._decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise CsvError("the file is not valid UTF-8", self._line + 1) from None
+        block = self._tail + text
+        self._tail = ""
+        rows = self._lines(block) if block else []
+        if not self.header_seen:
+            raise CsvError("the file is empty: no header line with a phone_number column")
+        if self.rows == 0 and not rows:
+            raise CsvError("the file has a header but no contact rows")
+        return rows
+
+    def _lines(self, block: str) -> list[Row]:
+        block = block.replace("\r\n", "\n")
+        if block.endswith("\r"):
+            block = block[:-1]
+        bad = _CONTROL.search(block)
+        if bad:
+            row = self._line + block.count("\n", 0, bad.start()) + 1
+            raise CsvError(f"control character {bad.group()!r} in a value (not allowed)", row)
+        lines = block.split("\n")
+        first = self._line + 1
+        self._line += len(lines)
+        try:
+            parsed = list(csv.reader(lines, strict=True))
+        except csv.Error as exc:
+            raise CsvError(f"malformed CSV ({exc})", first) from None
+        if len(parsed) != len(lines):
+            row = next((first + i for i, line in enumerate(lines) if line.count('"') % 2), first)
+            raise CsvError("a quoted value spans lines (line breaks are not allowed)", row)
+        return list(self._rows(parsed, first))
+
+    def _rows(self, parsed: list[list[str]], first: int) -> Iterator[Row]:
+        columns = self._columns
+        phone_index = self._phone_index
+        custom_index = self._custom_index
+        region = self._region
+        dumps = json.dumps
+        for number, fields in enumerate(parsed, first):
+            if not fields or not any(fields):
+                continue  # blank line
+            if not self.header_seen:
+                self._header(fields, number)
+                columns, phone_index, custom_index = (
+                    self._columns,
+                    self._phone_index,
+                    self._custom_index,
+                )
+                continue
+            if len(fields) != columns:
+                raise CsvError(f"{len(fields)} values but the header has {columns} columns", number)
+            try:
+                phone = normalise(fields[phone_index], region)
+            except InvalidNumber as exc:
+                raise CsvError(str(exc), number) from None
+            custom = [fields[i] for i in custom_index]
+            for value in custom:
+                if len(value) > MAX_VALUE_LENGTH:
+                    raise CsvError(f"a value is longer than {MAX_VALUE_LENGTH} characters", number)
+            self.rows += 1
+            yield number, phone, dumps(custom, ensure_ascii=False)
+
+    def _header(self, fields: list[str], number: int) -> None:
+        names = [f.strip() for f in fields]
+        lowered = [n.lower() for n in names]
+        if PHONE_COLUMN not in lowered:
+            raise CsvError(
+                f"the header has no {PHONE_COLUMN} column (columns: {', '.join(names)[:200]})",
+                number,
+            )
+        self._phone_index = lowered.index(PHONE_COLUMN)
+        self._columns = len(names)
+        custom = [(i, n) for i, n in enumerate(names) if i != self._phone_index and n]
+        if len(custom) > MAX_CUSTOM_FIELDS:
+            raise CsvError(f"more than {MAX_CUSTOM_FIELDS} columns", number)
+        seen: dict[str, str] = {}
+        for _, name in custom:
+            key = variable_name(name).upper()
+            if key in seen or key == PHONE_COLUMN.upper():
+                raise CsvError(
+                    f"columns {seen.get(key, PHONE_COLUMN)!r} and {name!r} would become the "
+                    "same channel variable",
+                    number,
+                )
+            seen[key] = name
+        self._custom_index = [i for i, _ in custom]
+        self.custom_field_names = [n for _, n in custom]
+        self.header_seen = True

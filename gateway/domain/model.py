@@ -1,0 +1,109 @@
+"""Campaign and contact records as the domain sees them (no storage, no HTTP)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class CampaignStatus(StrEnum):
+    IMPORTING = "importing"  # contacts still streaming in; invisible to the API
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    COMPLETED = "completed"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (CampaignStatus.STOPPED, CampaignStatus.COMPLETED)
+
+
+class ContactStatus(StrEnum):
+    PENDING = "pending"
+    ORIGINATED = "originated"
+    CONNECTED = "connected"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def final(self) -> bool:
+        return self in (ContactStatus.COMPLETED, ContactStatus.FAILED, ContactStatus.CANCELLED)
+
+
+CONTACT_STATUSES: tuple[str, ...] = tuple(s.value for s in ContactStatus)
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: int
+    name: str
+    max_concurrent_calls: int
+    max_calls_per_second: float
+
+
+@dataclass(frozen=True)
+class CallingWindow:
+    """Daily window, local time in `timezone`, as minutes since midnight; end may wrap."""
+
+    start_minute: int
+    end_minute: int
+
+
+@dataclass
+class Counts:
+    total: int = 0
+    pending: int = 0
+    originated: int = 0
+    connected: int = 0
+    completed: int = 0
+    failed: int = 0
+    cancelled: int = 0
+
+    @property
+    def in_flight(self) -> int:
+        return self.originated + self.connected
+
+    @property
+    def all_final(self) -> bool:
+        return self.pending == 0 and self.in_flight == 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "total": self.total,
+            "pending": self.pending,
+            "originated": self.originated,
+            "connected": self.connected,
+            "completed": self.completed,
+            "failed": self.failed,
+            "cancelled": self.cancelled,
+        }
+
+
+@dataclass
+class Campaign:
+    pk: int
+    id: str
+    tenant_id: int
+    name: str
+    status: CampaignStatus
+    agent_id: str
+    phone_number_id: str
+    max_concurrent_calls: int
+    retries_per_contact: int
+    retry_delay_seconds: int
+    max_calls_per_second: float | None
+    ring_timeout_seconds: int
+    timezone: str
+    window_start: str | None
+    window_end: str | None
+    scheduled_at: str | None
+    created_at: str
+    started_at: str | None
+    completed_at: str | None
+    created_by: str
+    custom_field_names: list[str] = field(default_factory=list)
+    duplicates: int = 0
+    counts: Counts = field(default_factory=Counts)

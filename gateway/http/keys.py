@@ -1,0 +1,24 @@
+"""Typed application and request keys shared by the HTTP edge."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from gateway.config import Config
+from gateway.events import EventBus
+from gateway.service import CampaignService
+from gateway.store.sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    pass
+
+CONFIG = web.AppKey("config", Config)
+STORE = web.AppKey("store", SqliteStore)
+SERVICE = web.AppKey("service", CampaignService)
+BUS = web.AppKey("bus", EventBus)
+METRICS = web.AppKey("metrics", "Metrics")
+LIVE_STATS = web.AppKey("live_stats", Any)  # (campaign pk) -> dict of dialler figures
+READINESS = web.AppKey("readiness", Any)  # () -> dict of component name -> problem or ""
+TENANT = "gateway.tenant"  # request key: the authenticated Tenant

@@ -1,0 +1,190 @@
+"""The campaign service: the API's commands, carried out with the domain rules and the store."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import structlog
+
+from gateway.domain import lifecycle
+from gateway.domain.csvimport import CsvContacts, CsvError, Row
+from gateway.domain.lifecycle import Refused, Transition
+from gateway.domain.model import Campaign, CampaignStatus, Tenant
+from gateway.domain.settings import Choices, FieldError, parse_rfc3339, validate
+from gateway.events import EventBus
+from gateway.store.campaigns import CampaignStore
+from gateway.timeutil import utcnow
+
+log = structlog.get_logger(__name__)
+
+BATCH_ROWS = 5000
+
+
+class NotFound(Exception):
+    pass
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    duplicates: int = 0
+    duplicate_rows: list[int] = field(default_factory=list)
+
+
+class ContactImport:
+    """One upload streaming into an invisible campaign. Parsing the next batch overlaps
+    with SQLite writing the previous one (sqlite3 releases the GIL while it works)."""
+
+    def __init__(
+        self, store: CampaignStore, tenant: Tenant, choices: Choices, default_country: str
+    ) -> None:
+        self._store = store
+        self._tenant = tenant
+        self._choices = choices
+        self._csv = CsvContacts(default_country)
+        self._batch: list[Row] = []
+        self._writing: asyncio.Task[None] | None = None
+        self._pk: int | None = None
+        self.campaign_id: str | None = None
+        self.report = ImportReport()
+        self.form: dict[str, str] = {}
+        self.saw_file = False
+
+    async def begin(self) -> None:
+        self._pk, self.campaign_id = await self._store.begin_import(
+            self._tenant.id, self._tenant.name
+        )
+
+    def field(self, name: str, value: str) -> None:
+        if name in self.form:
+            raise FieldError(name, "given twice")
+        self.form[name] = value
+
+    async def feed(self, data: bytes) -> None:
+        self.saw_file = True
+        self._batch.extend(self._csv.feed(data))
+        if len(self._batch) >= BATCH_ROWS:
+            await self._flush()
+
+    async def finish(self) -> None:
+        if not self.saw_file:
+            raise FieldError("contacts", "a CSV file is required in the field 'contacts'")
+        self._batch.extend(self._csv.finish())
+        await self._flush()
+        await self._wait_writing()
+        settings = validate(self.form, self._choices, utcnow())
+        assert self._pk is not None
+        await self._store.finish_import(
+            self._pk, settings, self._csv.custom_field_names, self.report.duplicates
+        )
+
+    async def abort(self) -> None:
+        if self._writing is not None:
+            self._writing.cancel()
+            await asyncio.gather(self._writing, return_exceptions=True)
+        if self._pk is not None:
+            await asyncio.shield(self._store.discard(self._pk))
+
+    async def _flush(self) -> None:
+        await self._wait_writing()
+        if self._batch:
+            batch, self._batch = self._batch, []
+            self._writing = asyncio.create_task(self._write(batch))
+
+    async def _wait_writing(self) -> None:
+        if self._writing is not None:
+            task, self._writing = self._writing, None
+            await task
+
+    async def _write(self, batch: list[Row]) -> None:
+        assert self._pk is not None
+        result = await self._store.insert_contacts(self._pk, batch, len(self.report.duplicate_rows))
+        self.report.rows += len(batch)
+        self.report.duplicates += len(batch) - result.inserted
+        self.report.duplicate_rows.extend(result.duplicate_rows)
+
+
+class CampaignService:
+    def __init__(
+        self,
+        store: CampaignStore,
+        bus: EventBus,
+        choices: Choices,
+        default_country: str,
+    ) -> None:
+        self.store = store
+        self.bus = bus
+        self.choices = choices
+        self.default_country = default_country
+        self.on_status_change: Callable[[Campaign], None] = lambda campaign: None
+
+    def new_import(self, tenant: Tenant) -> ContactImport:
+        return ContactImport(self.store, tenant, self.choices, self.default_country)
+
+    async def get(self, tenant: Tenant, campaign_id: str) -> Campaign:
+        campaign = await self.store.get(tenant.id, campaign_id)
+        if campaign is None:
+            raise NotFound("campaign not found")
+        return campaign
+
+    async def start(self, tenant: Tenant, campaign_id: str) -> Campaign:
+        def decide(campaign: Campaign, in_use: int) -> Transition:
+            scheduled = parse_rfc3339(campaign.scheduled_at) if campaign.scheduled_at else None
+            transition = lifecycle.start(campaign.status, scheduled, utcnow())
+            lifecycle.check_budget(
+                tenant.max_concurrent_calls, in_use, campaign.max_concurrent_calls
+            )
+            return transition
+
+        return await self._change(tenant, campaign_id, decide, "start")
+
+    async def pause(self, tenant: Tenant, campaign_id: str) -> Campaign:
+        return await self._change(
+            tenant, campaign_id, lambda c, _: lifecycle.pause(c.status), "pause"
+        )
+
+    async def resume(self, tenant: Tenant, campaign_id: str) -> Campaign:
+        def decide(campaign: Campaign, in_use: int) -> Transition:
+            transition = lifecycle.resume(campaign.status)
+            lifecycle.check_budget(
+                tenant.max_concurrent_calls, in_use, campaign.max_concurrent_calls
+            )
+            return transition
+
+        return await self._change(tenant, campaign_id, decide, "resume")
+
+    async def stop(self, tenant: Tenant, campaign_id: str) -> Campaign:
+        return await self._change(
+            tenant, campaign_id, lambda c, _: lifecycle.stop(c.status), "stop"
+        )
+
+    async def delete(self, tenant: Tenant, campaign_id: str) -> None:
+        def check(campaign: Campaign) -> None:
+            lifecycle.check_delete(campaign.status, campaign.counts.in_flight)
+
+        if not await self.store.delete(tenant.id, campaign_id, check):
+            raise NotFound("campaign not found")
+        log.info("campaign deleted", campaign_id=campaign_id)
+
+    async def _change(self, tenant: Tenant, campaign_id: str, decide, command: str) -> Campaign:  # type: ignore[no-untyped-def]
+        campaign, changed = await self.store.change_status(tenant.id, campaign_id, decide)
+        if campaign is None:
+            raise NotFound("campaign not found")
+        if changed:
+            log.info(command, campaign_id=campaign.id, status=campaign.status.value)
+            self.bus.publish(campaign.pk)
+            self.on_status_change(campaign)
+        return campaign
+
+
+__all__ = [
+    "CampaignService",
+    "CampaignStatus",
+    "ContactImport",
+    "CsvError",
+    "FieldError",
+    "NotFound",
+    "Refused",
+]

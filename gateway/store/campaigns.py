@@ -1,0 +1,323 @@
+"""Campaigns, their imported contacts, status changes and the stored event log."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from gateway.domain.csvimport import Row
+from gateway.domain.lifecycle import BUDGET_STATUSES, Transition
+from gateway.domain.model import Campaign, CampaignStatus, ContactStatus, Counts
+from gateway.domain.settings import CampaignSettings, format_time
+from gateway.store.database import Database
+from gateway.timeutil import utcnow
+
+Decide = Callable[[Campaign, int], Transition | None]
+_BUDGET = tuple(s.value for s in BUDGET_STATUSES)
+_VISIBLE = "status != 'importing'"
+_MAX_DUPLICATES_LISTED = 100
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    id: int
+    type: str
+    data: str  # JSON text, sent as is
+
+
+@dataclass
+class ImportBatch:
+    inserted: int
+    duplicate_rows: list[int]
+
+
+def campaign_from_row(row: sqlite3.Row) -> Campaign:
+    return Campaign(
+        pk=row["pk"],
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        name=row["name"],
+        status=CampaignStatus(row["status"]),
+        agent_id=row["agent_id"],
+        phone_number_id=row["phone_number_id"],
+        max_concurrent_calls=row["max_concurrent_calls"],
+        retries_per_contact=row["retries_per_contact"],
+        retry_delay_seconds=row["retry_delay_seconds"],
+        max_calls_per_second=row["max_calls_per_second"],
+        ring_timeout_seconds=row["ring_timeout_seconds"],
+        timezone=row["timezone"],
+        window_start=row["window_start"],
+        window_end=row["window_end"],
+        scheduled_at=row["scheduled_at"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        completed_at=row["completed_at"],
+        created_by=row["created_by"],
+        custom_field_names=json.loads(row["custom_field_names"]),
+        duplicates=row["duplicates"],
+        counts=Counts(
+            total=row["n_total"],
+            pending=row["n_pending"],
+            originated=row["n_originated"],
+            connected=row["n_connected"],
+            completed=row["n_completed"],
+            failed=row["n_failed"],
+            cancelled=row["n_cancelled"],
+        ),
+    )
+
+
+def status_event(campaign: Campaign, to: CampaignStatus, at: str) -> str:
+    return json.dumps(
+        {"campaign_id": campaign.id, "from": campaign.status.value, "to": to.value, "time": at}
+    )
+
+
+class CampaignStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- import -------------------------------------------------------------------------
+
+    async def begin_import(self, tenant_id: int, created_by: str) -> tuple[int, str]:
+        """An invisible campaign row that contacts stream into; (pk, public id)."""
+        public_id = str(uuid.uuid4())
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO campaigns (id, tenant_id, name, status, agent_id, phone_number_id,"
+                " max_concurrent_calls, retries_per_contact, retry_delay_seconds,"
+                " ring_timeout_seconds, timezone, created_at, created_by)"
+                " VALUES (?, ?, '', 'importing', '', '', 1, 0, 60, 30, 'UTC', ?, ?)",
+                (public_id, tenant_id, format_time(utcnow()), created_by),
+            )
+            return cursor.lastrowid or 0, public_id
+
+    async def insert_contacts(self, pk: int, rows: Sequence[Row], listed: int) -> ImportBatch:
+        """Insert a batch; a number already in the campaign is skipped and its row reported
+        (up to `_MAX_DUPLICATES_LISTED` rows in all, counting `listed` already reported)."""
+        sql = (
+            "INSERT OR IGNORE INTO contacts (campaign_pk, row_number, phone_number,"
+            f" custom_fields) VALUES ({int(pk)}, ?, ?, ?)"
+        )
+        async with self._db.transaction() as conn:
+            async with conn.execute("SELECT max(id) FROM contacts") as cursor:
+                before = (await cursor.fetchone())[0] or 0
+            cursor = await conn.executemany(sql, rows)
+            inserted = cursor.rowcount
+            duplicates: list[int] = []
+            if inserted < len(rows) and listed < _MAX_DUPLICATES_LISTED:
+                async with conn.execute(
+                    "SELECT row_number FROM contacts WHERE id > ?", (before,)
+                ) as kept_cursor:
+                    kept = {r[0] for r in await kept_cursor.fetchall()}
+                duplicates = [r[0] for r in rows if r[0] not in kept]
+            return ImportBatch(inserted, duplicates)
+
+    async def finish_import(
+        self, pk: int, settings: CampaignSettings, custom_fields: list[str], duplicates: int
+    ) -> None:
+        async with self._db.transaction() as conn:
+            async with conn.execute(
+                "SELECT count(*) FROM contacts WHERE campaign_pk = ?", (pk,)
+            ) as cursor:
+                total = (await cursor.fetchone())[0]
+            await conn.execute(
+                "UPDATE campaigns SET status = 'draft', name = ?, agent_id = ?,"
+                " phone_number_id = ?, max_concurrent_calls = ?, retries_per_contact = ?,"
+                " retry_delay_seconds = ?, scheduled_at = ?, max_calls_per_second = ?,"
+                " ring_timeout_seconds = ?, timezone = ?, window_start = ?, window_end = ?,"
+                " custom_field_names = ?, duplicates = ?, n_total = ?, n_pending = ?"
+                " WHERE pk = ? AND status = 'importing'",
+                (
+                    settings.name,
+                    settings.agent_id,
+                    settings.phone_number_id,
+                    settings.max_concurrent_calls,
+                    settings.retries_per_contact,
+                    settings.retry_delay_seconds,
+                    settings.scheduled_at,
+                    settings.max_calls_per_second,
+                    settings.ring_timeout_seconds,
+                    settings.timezone,
+                    settings.window_start,
+                    settings.window_end,
+                    json.dumps(custom_fields),
+                    duplicates,
+                    total,
+                    total,
+                    pk,
+                ),
+            )
+
+    async def discard(self, pk: int) -> None:
+        """Remove a campaign and everything of it (a refused upload leaves nothing)."""
+        async with self._db.transaction() as conn:
+            await conn.execute("DELETE FROM events WHERE campaign_pk = ?", (pk,))
+            await conn.execute("DELETE FROM attempts WHERE campaign_pk = ?", (pk,))
+            await conn.execute("DELETE FROM contacts WHERE campaign_pk = ?", (pk,))
+            await conn.execute("DELETE FROM campaigns WHERE pk = ?", (pk,))
+
+    async def discard_unfinished_imports(self) -> int:
+        """At start-up: uploads cut off by a crash were never accepted; remove them."""
+        rows = await self._db.fetch_all("SELECT pk FROM campaigns WHERE status = 'importing'")
+        for row in rows:
+            await self.discard(row["pk"])
+        return len(rows)
+
+    # -- reading ------------------------------------------------------------------------
+
+    async def get(self, tenant_id: int, campaign_id: str) -> Campaign | None:
+        row = await self._db.fetch_one(
+            f"SELECT * FROM campaigns WHERE id = ? AND tenant_id = ? AND {_VISIBLE}",
+            (campaign_id, tenant_id),
+        )
+        return None if row is None else campaign_from_row(row)
+
+    async def by_pk(self, pk: int) -> Campaign | None:
+        row = await self._db.fetch_one("SELECT * FROM campaigns WHERE pk = ?", (pk,))
+        return None if row is None else campaign_from_row(row)
+
+    async def list(self, tenant_id: int, limit: int, offset: int) -> tuple[list[Campaign], int]:
+        rows = await self._db.fetch_all(
+            f"SELECT * FROM campaigns WHERE tenant_id = ? AND {_VISIBLE}"
+            " ORDER BY pk DESC LIMIT ? OFFSET ?",
+            (tenant_id, limit, offset),
+        )
+        total = await self._db.fetch_value(
+            f"SELECT count(*) FROM campaigns WHERE tenant_id = ? AND {_VISIBLE}", (tenant_id,)
+        )
+        return [campaign_from_row(r) for r in rows], total
+
+    async def contacts(
+        self, campaign: Campaign, status: ContactStatus | None, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        if status is None:
+            where, params, total = "campaign_pk = ?", (campaign.pk,), campaign.counts.total
+        else:
+            where, params = "campaign_pk = ? AND status = ?", (campaign.pk, status.value)
+            total = getattr(campaign.counts, status.value)
+        rows = await self._db.fetch_all(
+            f"SELECT * FROM contacts WHERE {where} ORDER BY id LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+        return [_contact_json(r, campaign) for r in rows], total
+
+    async def events_after(self, pk: int, after: int, limit: int) -> list[StoredEvent]:
+        rows = await self._db.fetch_all(
+            "SELECT id, type, data FROM events WHERE campaign_pk = ? AND id > ?"
+            " ORDER BY id LIMIT ?",
+            (pk, after, limit),
+        )
+        return [StoredEvent(r[0], r[1], r[2]) for r in rows]
+
+    async def last_event_id(self, pk: int) -> int:
+        return (
+            await self._db.fetch_value("SELECT max(id) FROM events WHERE campaign_pk = ?", (pk,))
+            or 0
+        )
+
+    # -- changing -----------------------------------------------------------------------
+
+    async def change_status(
+        self, tenant_id: int, campaign_id: str, decide: Decide
+    ) -> tuple[Campaign | None, bool]:
+        """Read, decide and write in one transaction, so two concurrent starts cannot both
+        pass the budget check. `decide(campaign, budget_in_use)` may raise to refuse.
+        Returns (campaign after, changed); (None, False) when there is no such campaign."""
+        now = format_time(utcnow())
+        async with self._db.transaction() as conn:
+            async with conn.execute(
+                f"SELECT * FROM campaigns WHERE id = ? AND tenant_id = ? AND {_VISIBLE}",
+                (campaign_id, tenant_id),
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is None:
+                return None, False
+            campaign = campaign_from_row(row)
+            async with conn.execute(
+                "SELECT coalesce(sum(max_concurrent_calls), 0) FROM campaigns"
+                f" WHERE tenant_id = ? AND pk != ? AND status IN ({', '.join('?' * len(_BUDGET))})",
+                (tenant_id, campaign.pk, *_BUDGET),
+            ) as cursor:
+                in_use = (await cursor.fetchone())[0]
+            transition = decide(campaign, in_use)
+            if transition is None:
+                return campaign, False
+            await apply_transition(conn, campaign, transition, now)
+            async with conn.execute("SELECT * FROM campaigns WHERE pk = ?", (campaign.pk,)) as c:
+                return campaign_from_row(await c.fetchone()), True
+
+    async def delete(
+        self, tenant_id: int, campaign_id: str, check: Callable[[Campaign], None]
+    ) -> bool:
+        campaign = await self.get(tenant_id, campaign_id)
+        if campaign is None:
+            return False
+        check(campaign)
+        await self.discard(campaign.pk)
+        return True
+
+
+async def apply_transition(conn: Any, campaign: Campaign, transition: Transition, now: str) -> None:
+    """Write a campaign status change, its event, and the cancellations it implies."""
+    sets = ["status = ?"]
+    params: list[Any] = [transition.status.value]
+    if transition.set_started_at:
+        sets.append("started_at = coalesce(started_at, ?)")
+        params.append(now)
+    if transition.set_completed_at:
+        sets.append("completed_at = ?")
+        params.append(now)
+    if transition.cancel_pending:
+        # One stored event per cancelled contact, built inside SQLite: no row leaves the file.
+        await conn.execute(
+            "INSERT INTO events (campaign_pk, type, data) SELECT ?, 'contact', json_object("
+            "'campaign_id', ?, 'contact_id', id, 'phone_number', phone_number,"
+            " 'from', 'pending', 'to', 'cancelled', 'attempt', attempts, 'outcome', NULL,"
+            " 'hangup_cause', NULL, 'time', ?)"
+            " FROM contacts WHERE campaign_pk = ? AND status = 'pending' ORDER BY id",
+            (campaign.pk, campaign.id, now, campaign.pk),
+        )
+        await conn.execute(
+            "UPDATE contacts SET status = 'cancelled', updated_at = ?"
+            " WHERE campaign_pk = ? AND status = 'pending'",
+            (now, campaign.pk),
+        )
+        sets.append("n_cancelled = n_cancelled + n_pending, n_pending = 0")
+    await conn.execute(
+        f"UPDATE campaigns SET {', '.join(sets)} WHERE pk = ?", (*params, campaign.pk)
+    )
+    await conn.execute(
+        "INSERT INTO events (campaign_pk, type, data) VALUES (?, 'campaign', ?)",
+        (campaign.pk, status_event(campaign, transition.status, now)),
+    )
+
+
+def _contact_json(row: sqlite3.Row, campaign: Campaign) -> dict[str, Any]:
+    values = json.loads(row["custom_fields"])
+    return {
+        "id": row["id"],
+        "campaign_id": campaign.id,
+        "phone_number": row["phone_number"],
+        "status": row["status"],
+        "custom_fields": dict(zip(campaign.custom_field_names, values, strict=False)),
+        "attempts": row["attempts"],
+        "last_outcome": row["last_outcome"],
+        "hangup_cause": row["hangup_cause"],
+        "hangup_cause_text": row["hangup_cause_txt"],
+        "sip_code": row["sip_code"],
+        "talk_seconds": row["talk_seconds"],
+        "next_attempt_at": format_time_unix(row["next_attempt_at"]),
+        "row_number": row["row_number"],
+        "created_at": campaign.created_at,  # contacts are created by the campaign's upload
+        "updated_at": row["updated_at"],
+    }
+
+
+def format_time_unix(value: float | None) -> str | None:
+    return format_time(datetime.fromtimestamp(value, UTC)) if value else None
