@@ -112,8 +112,8 @@ class CsvContacts:
         region = self._region
         dumps = json.dumps
         for number, fields in enumerate(parsed, first):
-            if not fields or not any(fields):
-                continue  # blank line
+            if not fields or not "".join(fields).strip():
+                continue  # blank line, or only separators and spaces
             if not self.header_seen:
                 self._header(fields, number)
                 columns, phone_index, custom_index = (

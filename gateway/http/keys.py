@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from gateway.config import Config
+from gateway.domain.model import Tenant
 from gateway.events import EventBus
 from gateway.service import CampaignService
 from gateway.store.sqlite import SqliteStore
@@ -21,4 +22,4 @@ BUS = web.AppKey("bus", EventBus)
 METRICS = web.AppKey("metrics", "Metrics")
 LIVE_STATS = web.AppKey("live_stats", Any)  # (campaign pk) -> dict of dialler figures
 READINESS = web.AppKey("readiness", Any)  # () -> dict of component name -> problem or ""
-TENANT = "gateway.tenant"  # request key: the authenticated Tenant
+TENANT = web.RequestKey("tenant", Tenant)  # the authenticated tenant of a request

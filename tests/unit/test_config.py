@@ -1,0 +1,83 @@
+from pathlib import Path
+
+import pytest
+
+from gateway.config import ConfigError, load
+
+TOML = """
+[http]
+port = 9000
+host = "0.0.0.0"
+[ami]
+secret = "from-file"
+[campaigns]
+default_agent = "ivr"
+[[agents]]
+id = "ivr"
+context = "campaign"
+[[phone_numbers]]
+id = "main"
+caller_id = "+15551230000"
+dial_string = "PJSIP/{number}@carrier"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "gateway.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_then_file_then_environment(tmp_path: Path) -> None:
+    assert load(environ={}).http_port == 8080
+    path = write(tmp_path, TOML)
+    from_file = load(path, environ={})
+    assert (from_file.http_port, from_file.http_host, from_file.ami_secret) == (
+        9000,
+        "0.0.0.0",
+        "from-file",
+    )
+    env = {
+        "GATEWAY_CONFIG": str(path),
+        "GATEWAY_HTTP_PORT": "9100",
+        "GATEWAY_AMI_SECRET": "from-env",
+        "GATEWAY_DB_PATH": "/tmp/x.db",
+        "GATEWAY_AMI_HOST": "10.0.0.1",
+        "GATEWAY_AMI_PORT": "5039",
+        "GATEWAY_AMI_USERNAME": "dialer",
+        "GATEWAY_HTTP_HOST": "::1",
+    }
+    config = load(environ=env)
+    assert config.http_port == 9100 and config.ami_secret == "from-env"
+    assert config.db_path == "/tmp/x.db"
+    assert (config.ami_host, config.ami_port, config.ami_username) == ("10.0.0.1", 5039, "dialer")
+    assert config.http_host == "::1"
+    assert config.agent("ivr").context == "campaign"
+    assert config.phone_number("main").dial_string == "PJSIP/{number}@carrier"
+
+
+def test_secret_never_in_repr(tmp_path: Path) -> None:
+    config = load(write(tmp_path, TOML), environ={})
+    assert "from-file" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[http]\nprot = 1\n", "unknown setting"),
+        ("[http]\nport = 'x'\n", "expected a number"),
+        ("[campaigns]\ndefault_agent = 'nope'\n", "not a configured agent"),
+        ("[[phone_numbers]]\nid='a'\ncaller_id='1'\ndial_string='PJSIP/x'\n", "{number}"),
+        ("[[agents]]\nid='a'\ncontext='bad context'\n", "unsafe dialplan"),
+        ("[contacts]\ndefault_country = 'XX'\n", "region"),
+        ("not toml [", "gateway.toml"),
+    ],
+)
+def test_bad_configuration_is_a_clear_error(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("{", r"\{").replace("}", r"\}")):
+        load(write(tmp_path, text), environ={})
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load(tmp_path / "nope.toml", environ={})

@@ -1,0 +1,106 @@
+"""The streaming CSV parser: any chunking gives the same rows; bad files name the row."""
+
+import json
+
+import pytest
+
+from gateway.domain.csvimport import CsvContacts, CsvError, variable_name
+
+GOOD = (
+    b"\xef\xbb\xbfname,phone_number,city\r\n"
+    b'"Doe, Jane",+1 (415) 555-0100,"San ""Fran"""\r\n'
+    b"\r\n"
+    b"Bob,4155550101,LA\r\n"
+    b"Zo\xc3\xab,415 555 0102,M\xc3\xbcnchen"  # no final newline, UTF-8 letters
+)
+
+
+def parse(data: bytes, chunk: int = 65536, region: str = "US") -> tuple[list, CsvContacts]:
+    parser = CsvContacts(region)
+    rows = []
+    for i in range(0, len(data), chunk):
+        rows += parser.feed(data[i : i + chunk])
+    rows += parser.finish()
+    return rows, parser
+
+
+def test_rows_numbered_as_lines_and_normalised() -> None:
+    rows, parser = parse(GOOD)
+    assert parser.custom_field_names == ["name", "city"]
+    assert [(r[0], r[1], json.loads(r[2])) for r in rows] == [
+        (2, "+14155550100", ["Doe, Jane", 'San "Fran"']),
+        (4, "+14155550101", ["Bob", "LA"]),
+        (5, "+14155550102", ["Zoë", "München"]),
+    ]
+
+
+def test_every_chunking_gives_the_same_rows() -> None:
+    expected, _ = parse(GOOD)
+    for size in range(1, 12):
+        assert parse(GOOD, chunk=size)[0] == expected
+
+
+def test_lf_only_and_phone_column_first() -> None:
+    rows, parser = parse(b"phone_number,id\n+14155550100,7\n")
+    assert rows == [(2, "+14155550100", '["7"]')]
+    assert parser.custom_field_names == ["id"]
+
+
+def test_empty_named_columns_are_dropped() -> None:
+    rows, parser = parse(b"phone_number,name,,\n+14155550100,Al,,\n")
+    assert parser.custom_field_names == ["name"]
+    assert rows == [(2, "+14155550100", '["Al"]')]
+
+
+@pytest.mark.parametrize(
+    ("data", "row", "message"),
+    [
+        (b"", None, "empty"),
+        (b"\n\n", None, "empty"),
+        (b"name,number\nAl,1\n", 1, "no phone_number column"),
+        (b"phone_number\n", None, "no contact rows"),
+        (b"phone_number\n\n\n", None, "no contact rows"),
+        (b"phone_number\n+14155550100\n\n", None, None),  # fine: trailing blank lines
+        (b"phone_number,name\n+14155550100,Al\n,Bo\n", 3, "empty phone number"),
+        (b"phone_number\n+14155550100\nnot a number\n", 3, "not a dialable"),
+        (b"phone_number,n\n+14155550100,a\x00b\n", 2, "control character"),
+        (b"phone_number,n\n+14155550100,a\rb\n", 2, "control character"),
+        (b"phone_number,n\n+14155550100,a\x1b[31m\n", 2, "control character"),
+        (b"phone_number,n\n+14155550100,\xc2\x85\n", 2, "control character"),  # C1 NEL
+        (b'phone_number,n\n+14155550100,"a\nAction: Originate"\n', 2, "spans lines"),
+        (b"phone_number,n\n+14155550100,ok\n+14155550101,\xff\n", 3, "not valid UTF-8"),
+        (b"phone_number,n\n+14155550100\n", 2, "header has 2 columns"),
+        (b"phone_number,n\n+14155550100,a,b\n", 2, "header has 2 columns"),
+        (b"phone_number,n\n+14155550100," + b"x" * 513 + b"\n", 2, "longer than 512"),
+        (b"phone_number,first name,first-name\n+14155550100,a,b\n", 1, "same channel variable"),
+    ],
+)
+def test_refusals_name_row_and_problem(data: bytes, row: int | None, message: str | None) -> None:
+    if message is None:
+        parse(data)
+        return
+    with pytest.raises(CsvError) as error:
+        parse(data)
+    assert error.value.row == row
+    assert message in str(error.value)
+
+
+def test_refusal_found_whatever_the_chunking() -> None:
+    data = b"phone_number,n\n" + b"+14155550100,a\n" * 50 + b"+14155550101,bad\x07\n"
+    for size in (1, 7, 64, 4096):
+        with pytest.raises(CsvError) as error:
+            parse(data, chunk=size)
+        assert error.value.row == 52
+
+
+@pytest.mark.parametrize(
+    ("column", "variable"),
+    [
+        ("first_name", "first_name"),
+        ("First Name", "First_Name"),
+        ("2nd", "_2nd"),
+        ("a-b.c", "a_b_c"),
+    ],
+)
+def test_variable_names_are_safe(column: str, variable: str) -> None:
+    assert variable_name(column) == variable
