@@ -9,6 +9,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from gateway import systemd
 from gateway.config import Config
 from gateway.events import EventBus
 from gateway.http import campaigns, health, openapi, sse
@@ -61,6 +62,7 @@ def create_app(config: Config) -> web.Application:
     app[LIVE_STATS] = _no_live_stats
     app[READINESS] = lambda: {}
     app.cleanup_ctx.append(_store_ctx)
+    systemd.setup(app)
     app.on_shutdown.append(_close_streams)
     app.add_routes(campaigns.routes)
     app.add_routes(openapi.routes)

@@ -22,6 +22,7 @@ import contextlib
 import functools
 import io
 import json
+import logging
 import os
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
@@ -36,7 +37,13 @@ import structlog
 
 from gateway import __version__
 
-log = structlog.get_logger(__name__)
+# A library logs through the standard logging module, so the application decides where it
+# goes (structlog's default would print to stdout); structlog renders key=value text.
+log = structlog.wrap_logger(
+    logging.getLogger(__name__),
+    wrapper_class=structlog.stdlib.BoundLogger,
+    processors=[structlog.processors.KeyValueRenderer(key_order=["event"])],
+)
 
 T = TypeVar("T")
 Contacts = BinaryIO | IO[bytes] | bytes | bytearray | str | os.PathLike[str]
@@ -88,12 +95,8 @@ class ServerError(GatewayError):
     """5xx."""
 
 
-_BY_STATUS: dict[int, type[GatewayError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    404: NotFoundError,
-    409: ConflictError,
-}
+_BY_STATUS: dict[int, type[GatewayError]] = {400: BadRequestError, 401: AuthenticationError}
+_BY_STATUS.update({404: NotFoundError, 409: ConflictError})
 
 
 def error_for(status: int, raw: bytes, reason: str = "") -> GatewayError:
@@ -305,7 +308,7 @@ class AsyncCampaigns:
                     f"event stream lost after {max_retries} retries: {reason}"
                 )
             delay = min(retry_delay * 2 ** (failures - 1), MAX_RECONNECT_DELAY)
-            log.info(
+            log.warning(
                 "event stream dropped, reconnecting", reason=reason, last_event_id=last, delay=delay
             )
             await asyncio.sleep(delay)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import structlog
 from aiohttp import web
 
-from gateway import logs
+from gateway import logs, systemd
 from gateway.app import create_app
 from gateway.config import Config
 
@@ -26,7 +26,7 @@ def serve(config: Config) -> int:
         create_app(config),
         host=config.http_host,
         port=config.http_port,
-        print=None,
+        print=systemd.ready,  # called once every socket listens: READY=1
         access_log=None,
         shutdown_timeout=SHUTDOWN_TIMEOUT,
     )

@@ -34,8 +34,10 @@ class ImportReport:
 
 
 class ContactImport:
-    """One upload streaming into an invisible campaign. Parsing the next batch overlaps
-    with SQLite writing the previous one (sqlite3 releases the GIL while it works)."""
+    """One upload streaming into an invisible campaign.
+
+    Each batch is written by one SQL statement, which SQLite runs in aiosqlite's thread
+    without holding the GIL, while the event loop parses the next batch."""
 
     def __init__(
         self, store: CampaignStore, tenant: Tenant, choices: Choices, default_country: str

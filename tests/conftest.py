@@ -13,6 +13,8 @@ from gateway.app import create_app
 from gateway.config import Config
 from tests.helpers import Api, make_config, new_tenant
 
+pytest_plugins = ["tests.daemon_fixture"]
+
 
 @pytest.fixture
 def config(tmp_path: Path) -> Config:

@@ -21,7 +21,17 @@ class InvalidNumber(ValueError):
     pass
 
 
-@functools.lru_cache(maxsize=512)
+_COUNTRY_CODES = frozenset(str(code) for code in _CC_TO_REGIONS)
+_LENGTHS: dict[str, frozenset[int]] = {}  # country code → possible national lengths
+
+
+def _lengths_for(code: str) -> frozenset[int]:
+    lengths = _LENGTHS.get(code)
+    if lengths is None:
+        lengths = _LENGTHS[code] = _possible_lengths(int(code))
+    return lengths
+
+
 def _possible_lengths(country_code: int) -> frozenset[int]:
     lengths: set[int] = set()
     for region in _CC_TO_REGIONS.get(country_code, ()):
@@ -51,10 +61,10 @@ def check_region(region: str) -> None:
     _region(region)
 
 
-def _split_country_code(digits: str) -> tuple[int, str] | None:
+def _split_country_code(digits: str) -> tuple[str, str] | None:
     for size in (1, 2, 3):
-        code = int(digits[:size])
-        if code in _CC_TO_REGIONS:
+        code = digits[:size]
+        if code in _COUNTRY_CODES:
             return code, digits[size:]
     return None
 
@@ -80,7 +90,7 @@ def normalise(raw: str, default_region: str) -> str:
             national = text
             if national_prefix and national.startswith(national_prefix):
                 stripped = national[len(national_prefix) :]
-                if len(stripped) in _possible_lengths(int(country)):
+                if len(stripped) in _lengths_for(country):
                     national = stripped
             digits = country + national
     if not (digits.isascii() and digits.isdigit()):
@@ -89,7 +99,7 @@ def normalise(raw: str, default_region: str) -> str:
     if split is None:
         raise InvalidNumber(f"unknown country code in {raw.strip()[:40]!r}")
     code, national = split
-    if len(national) not in _possible_lengths(code):
+    if len(national) not in _lengths_for(code):
         raise InvalidNumber(f"wrong length for a +{code} number: {raw.strip()[:40]!r}")
     return "+" + digits
 

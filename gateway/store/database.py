@@ -76,6 +76,16 @@ class Database:
             if self.write_observer is not None:
                 self.write_observer(time.perf_counter() - started)
 
+    async def execute_alone(self, sql: str, params: Sequence[Any] = ()) -> tuple[int, int]:
+        """One statement as its own implicit transaction: a single hop to the database
+        thread. Returns (rows changed, last inserted rowid)."""
+        async with self._lock:
+            started = time.perf_counter()
+            cursor = await self._writer.execute(sql, params)
+            if self.write_observer is not None:
+                self.write_observer(time.perf_counter() - started)
+            return cursor.rowcount, cursor.lastrowid or 0
+
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         async with self._reader.execute(sql, params) as cursor:
             return list(await cursor.fetchall())

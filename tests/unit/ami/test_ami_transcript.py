@@ -22,9 +22,7 @@ from tests.unit.ami.support import FAST, until
 
 TRANSCRIPT = Path(__file__).resolve().parents[2] / "transcripts" / "answered_and_busy.ami"
 
-pytestmark = pytest.mark.skipif(
-    not TRANSCRIPT.exists(), reason=f"{TRANSCRIPT.name} not recorded yet"
-)
+# Recorded from the sandbox Asterisk 22 (tests/integration/test_sandbox.py --record).
 
 
 def parse(data: bytes, chunk: int) -> list[Message]:
