@@ -10,7 +10,9 @@ import structlog
 from aiohttp import web
 
 from gateway import systemd
+from gateway.ami.telephony import AmiTelephony
 from gateway.config import Config
+from gateway.dialer.dispatcher import Dispatcher
 from gateway.events import EventBus
 from gateway.http import campaigns, health, openapi, sse
 from gateway.http.errors import errors_middleware
@@ -18,6 +20,7 @@ from gateway.http.keys import BUS, CONFIG, LIVE_STATS, METRICS, READINESS, SERVI
 from gateway.http.middleware import api_key_auth, request_context
 from gateway.metrics import Metrics
 from gateway.service import CampaignService
+from gateway.store.dialing import DialStore
 from gateway.store.sqlite import SqliteStore
 
 log = structlog.get_logger(__name__)
@@ -26,7 +29,7 @@ assert sse  # its routes live on campaigns.routes
 
 
 def _no_live_stats(_: int) -> dict[str, Any]:
-    return {"calls_per_second": 0.0, "answer_rate": None, "average_talk_seconds": None}
+    return {"calls_per_second": 0.0}
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -46,6 +49,28 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     await store.close()
 
 
+async def _dialer_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The AMI connection and the dispatcher. The API serves even while Asterisk is down:
+    the connection retries in the background and /readyz says why it is not ready."""
+    config = app[CONFIG]
+    telephony = AmiTelephony.create(
+        config.ami_host,
+        config.ami_port,
+        config.ami_username,
+        config.ami_secret,
+        ping_interval=config.ami_ping_interval,
+        ping_timeout=config.ami_ping_timeout,
+        no_channel_grace=0.5,
+    )
+    dispatcher = Dispatcher(DialStore(app[STORE].db), telephony, app[BUS], config, app[METRICS])
+    app[SERVICE].on_status_change = dispatcher.campaign_changed
+    app[LIVE_STATS] = dispatcher.live_stats
+    app[READINESS] = dispatcher.readiness
+    await dispatcher.start()
+    yield
+    await dispatcher.close()
+
+
 async def _close_streams(app: web.Application) -> None:
     """on_shutdown: end every SSE stream cleanly before the server stops waiting."""
     app[BUS].close_all()
@@ -62,6 +87,7 @@ def create_app(config: Config) -> web.Application:
     app[LIVE_STATS] = _no_live_stats
     app[READINESS] = lambda: {}
     app.cleanup_ctx.append(_store_ctx)
+    app.cleanup_ctx.append(_dialer_ctx)
     systemd.setup(app)
     app.on_shutdown.append(_close_streams)
     app.add_routes(campaigns.routes)

@@ -59,6 +59,7 @@ def free_port() -> int:
 def clean_env(**extra: str) -> dict[str, str]:
     """The test's environment without GATEWAY_* (a developer's settings must not leak in)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "NOTIFY_"))}
+    env["GATEWAY_AMI_PORT"] = "9"  # nothing listens: these daemons never dial a sandbox
     env.update(extra)
     return env
 

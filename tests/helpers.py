@@ -25,6 +25,7 @@ def make_config(tmp_path: Path, **overrides: Any) -> Config:
         ),
         default_agent="ivr",
         default_phone_number="main",
+        ami_port=9,  # nothing listens there: API tests never dial a running sandbox
     )
     return replace(base, **overrides)
 

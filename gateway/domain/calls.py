@@ -97,6 +97,15 @@ class Telephony(Protocol):
     async def live_attempts(self) -> set[str]:
         """The attempt ids (channel Uniqueids) of channels alive now (CoreShowChannels)."""
 
+    def track(self, attempt_id: str, answered: bool) -> None:
+        """Follow a call that is alive but was not originated by this process (restart)."""
+
+    def forget(self, attempt_id: str) -> None:
+        """Stop following an attempt, sending no event (it was settled otherwise)."""
+
+    def tracked(self) -> set[str]:
+        """The attempts being followed."""
+
     async def start(self) -> None:
         """Begin connecting in the background; never raises for an unreachable Asterisk."""
 

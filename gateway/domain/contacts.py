@@ -117,3 +117,38 @@ def after_failed_attempt(
     if outcome in RETRYABLE and attempts_made <= retries_per_contact:
         return AfterFailure(C.PENDING, now + retry_delay_seconds)
     return AfterFailure(C.FAILED, 0.0)
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What an ended attempt does to its contact."""
+
+    contact_to: C
+    outcome: Outcome
+    next_attempt_at: float
+    talk_seconds: float | None
+
+
+def settle(
+    answered: bool,
+    answered_at: float | None,
+    ended_at: float,
+    cause: int | None,
+    tech_cause: str,
+    originate_reason: int | None,
+    attempts_made: int,
+    retries_per_contact: int,
+    retry_delay_seconds: int,
+    lost: bool = False,
+) -> Settlement:
+    """An answered call is completed whatever the hangup cause (a far end that hangs up
+    without a Reason header gives cause 0); an unanswered one is classified and maybe
+    retried. A call lost while the gateway was away is never re-dialled."""
+    if answered:
+        talk = max(0.0, ended_at - answered_at) if answered_at and not lost else None
+        return Settlement(C.COMPLETED, Outcome.ANSWERED, 0.0, talk)
+    outcome = Outcome.LOST if lost else classify_failure(cause, tech_cause, originate_reason)
+    after = after_failed_attempt(
+        outcome, attempts_made, retries_per_contact, retry_delay_seconds, ended_at
+    )
+    return Settlement(after.status, outcome, after.next_attempt_at, None)

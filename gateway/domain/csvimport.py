@@ -17,6 +17,8 @@ from gateway.domain.phone import InvalidNumber, normalise
 
 PHONE_COLUMN = "phone_number"
 MAX_CUSTOM_FIELDS = 50
+# Channel variables the gateway sets on every call; a CSV column may not shadow them.
+RESERVED_VARIABLES = frozenset({"PHONE_NUMBER", "CONTACT_ID", "CAMPAIGN_ID", "ATTEMPT_ID"})
 MAX_VALUE_LENGTH = 512  # an AMI header line must stay under 1024 bytes
 
 # C0 and C1 control characters, DEL. A line's own CR before its LF is removed first.
@@ -147,7 +149,9 @@ class CsvContacts:
         seen: dict[str, str] = {}
         for _, name in custom:
             key = variable_name(name).upper()
-            if key in seen or key == PHONE_COLUMN.upper():
+            if key in RESERVED_VARIABLES:
+                raise CsvError(f"column {name!r} is reserved: the gateway sets {key}", number)
+            if key in seen:
                 raise CsvError(
                     f"columns {seen.get(key, PHONE_COLUMN)!r} and {name!r} would become the "
                     "same channel variable",

@@ -107,3 +107,15 @@ class Campaign:
     custom_field_names: list[str] = field(default_factory=list)
     duplicates: int = 0
     counts: Counts = field(default_factory=Counts)
+    attempts_made: int = 0
+    answered: int = 0
+    talk_seconds_total: float = 0.0
+
+    @property
+    def answer_rate(self) -> float | None:
+        return round(self.answered / self.attempts_made, 4) if self.attempts_made else None
+
+    @property
+    def average_talk_seconds(self) -> float | None:
+        completed = self.counts.completed
+        return round(self.talk_seconds_total / completed, 2) if completed else None

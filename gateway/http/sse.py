@@ -30,6 +30,8 @@ def metrics_snapshot(campaign: Campaign, live: dict[str, Any]) -> dict[str, Any]
         "status": campaign.status.value,
         "counts": counts.as_dict(),
         "in_flight": counts.in_flight,
+        "answer_rate": campaign.answer_rate,
+        "average_talk_seconds": campaign.average_talk_seconds,
         **live,
     }
 

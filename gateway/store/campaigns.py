@@ -69,6 +69,9 @@ def campaign_from_row(row: sqlite3.Row) -> Campaign:
             failed=row["n_failed"],
             cancelled=row["n_cancelled"],
         ),
+        attempts_made=row["n_attempts"],
+        answered=row["n_answered"],
+        talk_seconds_total=row["talk_seconds_total"],
     )
 
 

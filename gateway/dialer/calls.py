@@ -1,0 +1,40 @@
+"""Building one Originate from a campaign, a contact and the administrator's config."""
+
+from __future__ import annotations
+
+from gateway.config import Config
+from gateway.domain.calls import OriginateRequest
+from gateway.domain.csvimport import variable_name
+from gateway.domain.model import Campaign
+from gateway.store.dialing import DialTarget
+
+
+def originate_request(
+    config: Config, campaign: Campaign, target: DialTarget, attempt_id: str
+) -> OriginateRequest:
+    """Every value here was validated before: numbers are E.164, CSV values carry no
+    control characters and are at most 512 characters, dial strings and caller ids come
+    from the administrator's configuration. The AMI encoder refuses control characters
+    again, as the last line of defence."""
+    agent = config.agent(campaign.agent_id)
+    number = config.phone_number(campaign.phone_number_id)
+    variables = {
+        variable_name(name): value
+        for name, value in zip(campaign.custom_field_names, target.custom_values, strict=False)
+    }
+    variables.update(
+        PHONE_NUMBER=target.phone_number,
+        CONTACT_ID=str(target.contact_id),
+        CAMPAIGN_ID=campaign.id,
+        ATTEMPT_ID=attempt_id,
+    )
+    return OriginateRequest(
+        attempt_id=attempt_id,
+        channel=number.dial_string.replace("{number}", target.phone_number),
+        caller_id=number.caller_id,
+        context=agent.context,
+        extension=agent.extension,
+        priority=agent.priority,
+        timeout_ms=campaign.ring_timeout_seconds * 1000,
+        variables=variables,
+    )

@@ -1,0 +1,63 @@
+"""Caps and pacing: token buckets for calls per second, and the daily calling window."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+
+class TokenBucket:
+    """At most `rate` new calls a second, with a burst of `burst` (1: never two at once
+    above the rate). Time is passed in, so the rule is testable without a clock."""
+
+    __slots__ = ("burst", "rate", "stamp", "tokens")
+
+    def __init__(self, rate: float, burst: float = 1.0, now: float = 0.0) -> None:
+        self.rate = rate
+        self.burst = max(burst, 1.0)
+        self.tokens = self.burst
+        self.stamp = now
+
+    def _refill(self, now: float) -> None:
+        if now > self.stamp:
+            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+
+    def available(self, now: float) -> bool:
+        self._refill(now)
+        return self.tokens >= 1.0
+
+    def take(self, now: float) -> None:
+        self._refill(now)
+        self.tokens -= 1.0
+
+    def wait(self, now: float) -> float:
+        """Seconds until a token is available (0 when one is)."""
+        self._refill(now)
+        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
+
+    def set_rate(self, rate: float) -> None:
+        self.rate = rate
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def window_open(now: datetime, timezone: str, start: str | None, end: str | None) -> bool:
+    """Whether `now` (aware) falls in the daily window [start, end) local to `timezone`.
+    No window: always open. end < start: the window wraps midnight (21:00-08:00)."""
+    if start is None or end is None:
+        return True
+    local = now.astimezone(ZoneInfo(timezone))
+    minute = local.hour * 60 + local.minute
+    low, high = _minutes(start), _minutes(end)
+    if low < high:
+        return low <= minute < high
+    return minute >= low or minute < high
+
+
+def next_window_check(now: datetime) -> datetime:
+    """Windows are minute-grained: look again at the next minute boundary."""
+    return now.replace(second=0, microsecond=0) + timedelta(minutes=1)
