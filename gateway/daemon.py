@@ -22,13 +22,17 @@ def serve(config: Config) -> int:
         db=config.db_path,
         ami=f"{config.ami_username}@{config.ami_host}:{config.ami_port}",
     )
-    web.run_app(
-        create_app(config),
-        host=config.http_host,
-        port=config.http_port,
-        print=systemd.ready,  # called once every socket listens: READY=1
-        access_log=None,
-        shutdown_timeout=SHUTDOWN_TIMEOUT,
-    )
+    try:
+        web.run_app(
+            create_app(config),
+            host=config.http_host,
+            port=config.http_port,
+            print=systemd.ready,  # called once every socket listens: READY=1
+            access_log=None,
+            shutdown_timeout=SHUTDOWN_TIMEOUT,
+        )
+    except OSError as exc:  # e.g. the port is taken: one clear line, not a traceback
+        log.error("cannot serve", error=str(exc))
+        return 1
     log.info("stopped")
     return 0

@@ -166,9 +166,11 @@ class CampaignService:
         def check(campaign: Campaign) -> None:
             lifecycle.check_delete(campaign.status, campaign.counts.in_flight)
 
+        campaign = await self.get(tenant, campaign_id)
         if not await self.store.delete(tenant.id, campaign_id, check):
             raise NotFound("campaign not found")
         log.info("campaign deleted", campaign_id=campaign_id)
+        self.bus.publish(campaign.pk)  # its watchers end their streams
 
     async def _change(self, tenant: Tenant, campaign_id: str, decide, command: str) -> Campaign:  # type: ignore[no-untyped-def]
         campaign, changed = await self.store.change_status(tenant.id, campaign_id, decide)

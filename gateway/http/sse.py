@@ -70,14 +70,18 @@ async def campaign_events(request: web.Request) -> web.StreamResponse:
             }
         )
         await response.prepare(request)
-        await response.write(b"retry: 2000\n\n")
+        # An id-only block tells a fresh client its position, so it can resume with
+        # Last-Event-ID even if the connection drops before the first event.
+        await response.write(f"retry: 2000\nid: {last}\n\n".encode())
         next_metrics = 0.0
         next_heartbeat = time.monotonic() + HEARTBEAT_INTERVAL
         while True:
             # Status first, then events: a terminal status read here means every event up
             # to the terminal transition is already stored and is in the read below.
             fresh = await store.by_pk(campaign.pk)
-            if fresh is None:  # deleted while we watched
+            if fresh is None:  # deleted while we watched: nothing more will ever come
+                end = {"campaign_id": campaign.id, "status": "deleted"}
+                await response.write(f"event: end\ndata: {json.dumps(end)}\n\n".encode())
                 break
             campaign = fresh
             events = await store.events_after(campaign.pk, last, REPLAY_BATCH)

@@ -12,7 +12,7 @@ from tests.helpers import Api, csv_of, new_tenant, read_sse
 
 
 def stored(events: list[dict]) -> list[dict]:
-    return [e for e in events if "id" in e]
+    return [e for e in events if "id" in e and "event" in e]  # not the id-only opener
 
 
 def has_end(events: list[dict]) -> bool:
@@ -82,6 +82,16 @@ async def test_fresh_client_on_a_finished_campaign_gets_end_at_once(api: Api) ->
     stream = await api.request("GET", f"/campaigns/{cid}/events")
     events = await read_sse(stream, has_end, seconds=3)
     assert not stored(events) and has_end(events)
+    assert events[0] == {"retry": "2000", "id": "2"}  # its position: the last stored event
+
+
+async def test_deleting_a_watched_campaign_ends_its_stream(api: Api) -> None:
+    cid = (await api.create_ok())["id"]
+    stream = await api.request("GET", f"/campaigns/{cid}/events")
+    await read_sse(stream, lambda ev: bool(ev), seconds=3)
+    assert (await api.request("DELETE", f"/campaigns/{cid}")).status == 204
+    events = await read_sse(stream, has_end, seconds=5)
+    assert json.loads(events[-1]["data"])["status"] == "deleted"
 
 
 async def test_heartbeat_comment(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
