@@ -66,6 +66,7 @@ async def _dialer_ctx(app: web.Application) -> AsyncIterator[None]:
     app[SERVICE].on_status_change = dispatcher.campaign_changed
     app[LIVE_STATS] = dispatcher.live_stats
     app[READINESS] = dispatcher.readiness
+    app[METRICS].live.sources.append(dispatcher.metric_families)
     await dispatcher.start()
     yield
     await dispatcher.close()

@@ -33,9 +33,6 @@ class Metrics:
         self.calls_failed = Counter(
             "gateway_calls_failed", "Attempts that failed, by outcome", ["outcome"], registry=r
         )
-        self.ami_reconnects = Counter(
-            "gateway_ami_reconnects", "AMI connections re-established", registry=r
-        )
         self.ami_events = Counter("gateway_ami_events", "AMI call events handled", registry=r)
         self.http_latency = Histogram(
             "gateway_http_request_duration_seconds",

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from gateway.config import Config
 from gateway.dialer.calls import originate_request
@@ -122,6 +123,28 @@ class Dispatcher:
         cutoff = time.monotonic() - 10.0
         per_second = sum(1 for t in recent if t >= cutoff) / 10.0
         return {"calls_in_flight": self._by_campaign[campaign_pk], "calls_per_second": per_second}
+
+    def metric_families(self) -> list[GaugeMetricFamily]:
+        """Read at scrape time: calls in flight, cap saturation, AMI reconnects."""
+        in_flight = GaugeMetricFamily("gateway_calls_in_flight", "Calls from Originate to end")
+        in_flight.add_metric([], len(self._inflight))
+        saturation = GaugeMetricFamily(
+            "gateway_tenant_cap_saturation",
+            "Calls in flight over the tenant's concurrent-call maximum (1 = at the cap)",
+            labels=["tenant"],
+        )
+        for run in {r.tenant.id: r for r in self._running.values()}.values():
+            used = self._by_tenant[run.tenant.id] / run.tenant.max_concurrent_calls
+            saturation.add_metric([run.tenant.name], used)
+        host = GaugeMetricFamily(
+            "gateway_host_cap_saturation", "Calls in flight over the host ceiling"
+        )
+        host.add_metric([], len(self._inflight) / self._config.host_max_concurrent_calls)
+        reconnects = CounterMetricFamily(
+            "gateway_ami_reconnects", "AMI connection attempts after the first"
+        )
+        reconnects.add_metric([], self._telephony.state.reconnects)
+        return [in_flight, saturation, host, reconnects]
 
     def readiness(self) -> dict[str, str]:
         state = self._telephony.state

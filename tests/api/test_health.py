@@ -1,0 +1,50 @@
+"""Health, readiness and Prometheus metrics (parsed with the Prometheus client's parser)."""
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.helpers import Api
+
+
+async def test_healthz_and_readyz_say_what_is_wrong(api: Api) -> None:
+    assert await (await api.client.get("/healthz")).json() == {"status": "ok"}
+    ready = await api.client.get("/readyz")
+    body = await ready.json()
+    assert ready.status == 503  # the test config points AMI at a closed port
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["ami"].startswith("not logged in to AMI")
+
+
+async def test_metrics_in_prometheus_format(api: Api) -> None:
+    campaign = await api.create_ok()
+    await api.request("POST", f"/campaigns/{campaign['id']}/start")
+    response = await api.client.get("/metrics")
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/plain")
+    families = {f.name: f for f in text_string_to_metric_families(await response.text())}
+    for name in (
+        "gateway_calls_originated",
+        "gateway_calls_answered",
+        "gateway_calls_failed",
+        "gateway_calls_in_flight",
+        "gateway_tenant_cap_saturation",
+        "gateway_host_cap_saturation",
+        "gateway_ami_logged_in",
+        "gateway_ami_reconnects",
+        "gateway_ami_events",
+        "gateway_sse_subscribers",
+        "gateway_http_request_duration_seconds",
+        "gateway_db_write_duration_seconds",
+    ):
+        assert name in families, name
+    routes = {
+        s.labels.get("route") for s in families["gateway_http_request_duration_seconds"].samples
+    }
+    assert "/api/v1/campaigns" in routes
+    writes = [
+        s
+        for s in families["gateway_db_write_duration_seconds"].samples
+        if s.name.endswith("_count")
+    ]
+    assert writes and writes[0].value > 0
+    assert families["gateway_ami_logged_in"].samples[0].value == 0
