@@ -112,6 +112,7 @@ def main() -> None:
             "GATEWAY_HTTP_PORT": str(port),
             "GATEWAY_MAX_UPLOAD_BYTES": str(10**10),
             "GATEWAY_LOG_LEVEL": "warning",
+            "GATEWAY_AMI_PORT": "9",  # no dialling: this measures the upload only
         }
         config = folder / "gateway.toml"
         config.write_text(
