@@ -132,15 +132,11 @@ class CampaignService:
         return campaign
 
     async def start(self, tenant: Tenant, campaign_id: str) -> Campaign:
-        def decide(campaign: Campaign, in_use: int) -> Transition:
+        def step(campaign: Campaign) -> Transition:
             scheduled = parse_rfc3339(campaign.scheduled_at) if campaign.scheduled_at else None
-            transition = lifecycle.start(campaign.status, scheduled, utcnow())
-            lifecycle.check_budget(
-                tenant.max_concurrent_calls, in_use, campaign.max_concurrent_calls
-            )
-            return transition
+            return lifecycle.start(campaign.status, scheduled, utcnow())
 
-        return await self._change(tenant, campaign_id, decide, "start")
+        return await self._change(tenant, campaign_id, _within_budget(tenant, step), "start")
 
     async def pause(self, tenant: Tenant, campaign_id: str) -> Campaign:
         return await self._change(
@@ -148,14 +144,10 @@ class CampaignService:
         )
 
     async def resume(self, tenant: Tenant, campaign_id: str) -> Campaign:
-        def decide(campaign: Campaign, in_use: int) -> Transition:
-            transition = lifecycle.resume(campaign.status)
-            lifecycle.check_budget(
-                tenant.max_concurrent_calls, in_use, campaign.max_concurrent_calls
-            )
-            return transition
+        def step(campaign: Campaign) -> Transition:
+            return lifecycle.resume(campaign.status)
 
-        return await self._change(tenant, campaign_id, decide, "resume")
+        return await self._change(tenant, campaign_id, _within_budget(tenant, step), "resume")
 
     async def stop(self, tenant: Tenant, campaign_id: str) -> Campaign:
         return await self._change(
@@ -181,6 +173,19 @@ class CampaignService:
             self.bus.publish(campaign.pk)
             self.on_status_change(campaign)
         return campaign
+
+
+def _within_budget(
+    tenant: Tenant, step: Callable[[Campaign], Transition]
+) -> Callable[[Campaign, int], Transition]:
+    """A command that makes the campaign run, refused over the concurrency budget."""
+
+    def decide(campaign: Campaign, in_use: int) -> Transition:
+        transition = step(campaign)
+        lifecycle.check_budget(tenant.max_concurrent_calls, in_use, campaign.max_concurrent_calls)
+        return transition
+
+    return decide
 
 
 __all__ = [
