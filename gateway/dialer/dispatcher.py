@@ -155,6 +155,8 @@ class Dispatcher:
     # -- caps ---------------------------------------------------------------------------
 
     def _hold(self, attempt_id: str, campaign_pk: int, tenant_id: int) -> None:
+        if attempt_id in self._inflight:  # already counted (e.g. reconciling after a drop)
+            return
         self._inflight[attempt_id] = (campaign_pk, tenant_id)
         self._by_campaign[campaign_pk] += 1
         self._by_tenant[tenant_id] += 1
@@ -271,7 +273,12 @@ class Dispatcher:
                 active = True
         for pk, picks in chosen.items():
             run = self._running.get(pk) or next(r for r in runs if r.campaign.pk == pk)
-            began = await self._store.begin_attempts(run.campaign, picks, time.time())
+            try:
+                began = await self._store.begin_attempts(run.campaign, picks, time.time())
+            except Exception:
+                for _, attempt_id in picks:  # nothing was written: free the slots
+                    self._release(attempt_id)
+                raise
             self._bus.publish(pk)
             for (target, attempt_id), ok in zip(picks, began, strict=True):
                 if not ok:
