@@ -44,6 +44,7 @@ REFRESH_SECONDS = 1.0  # re-read running campaigns, scheduled starts, caps
 PREFETCH = 100  # due contacts read ahead per campaign
 EVENT_BATCH = 500
 RECONCILE_GRACE = 1.0  # let events already on the wire arrive before judging
+IDLE_WAIT = 0.2  # longest sleep between rounds when nothing wakes the dispatcher
 
 
 @dataclass
@@ -82,6 +83,8 @@ class Dispatcher:
         self._tasks: list[asyncio.Task[None]] = []
         self._sends: set[asyncio.Task[None]] = set()
         self._next_refresh = 0.0
+        self._next_token = IDLE_WAIT  # seconds until a paced campaign may dial again
+        self._turn = 0  # rotates which campaign a round serves first
         self._closing = False
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -179,7 +182,11 @@ class Dispatcher:
         buckets = [self._host_bucket, self._tenant_bucket(tenant, now)]
         if campaign.max_calls_per_second is not None:
             buckets.append(self._campaign_bucket(campaign, now))
-        return all(bucket.available(now) for bucket in buckets)
+        wait = max(bucket.wait(now) for bucket in buckets)
+        if wait > 0:  # paced: look again exactly when the slowest bucket has a token
+            self._next_token = min(self._next_token, wait)
+            return False
+        return True
 
     def _take(self, run: _Running, now: float) -> None:
         self._host_bucket.take(now)
@@ -207,7 +214,7 @@ class Dispatcher:
     async def _dial_loop(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), 0.2)
+                await asyncio.wait_for(self._wake.wait(), self._next_token)
             self._wake.clear()
             try:
                 if time.monotonic() >= self._next_refresh:
@@ -256,6 +263,11 @@ class Dispatcher:
         """Pass over the running campaigns taking one call each while any has room."""
         chosen: dict[int, list[tuple[DialTarget, str]]] = {}
         runs = list(self._running.values())
+        if runs:  # whoever was served first last round is served last now: fair pacing
+            self._turn %= len(runs)
+            runs = runs[self._turn :] + runs[: self._turn]
+            self._turn += 1
+        self._next_token = IDLE_WAIT
         clock = time.monotonic()
         active = True
         while active:

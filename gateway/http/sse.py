@@ -23,6 +23,14 @@ HEARTBEAT_INTERVAL = 15.0
 REPLAY_BATCH = 1000
 
 
+def _stored(event_id: int, kind: str, data: str) -> str:
+    return f"id: {event_id}\nevent: {kind}\ndata: {data}\n\n"
+
+
+def _unstored(kind: str, data: dict[str, Any]) -> bytes:
+    return f"event: {kind}\ndata: {json.dumps(data)}\n\n".encode()
+
+
 def metrics_snapshot(campaign: Campaign, live: dict[str, Any]) -> dict[str, Any]:
     counts = campaign.counts
     return {
@@ -75,44 +83,53 @@ async def campaign_events(request: web.Request) -> web.StreamResponse:
         await response.write(f"retry: 2000\nid: {last}\n\n".encode())
         next_metrics = 0.0
         next_heartbeat = time.monotonic() + HEARTBEAT_INTERVAL
-        while True:
-            # Status first, then events: a terminal status read here means every event up
-            # to the terminal transition is already stored and is in the read below.
-            fresh = await store.by_pk(campaign.pk)
-            if fresh is None:  # deleted while we watched: nothing more will ever come
-                end = {"campaign_id": campaign.id, "status": "deleted"}
-                await response.write(f"event: end\ndata: {json.dumps(end)}\n\n".encode())
-                break
-            campaign = fresh
-            events = await store.events_after(campaign.pk, last, REPLAY_BATCH)
-            if events:
-                chunks = []
-                for event in events:
-                    chunks.append(f"id: {event.id}\nevent: {event.type}\ndata: {event.data}\n\n")
-                    last = event.id
-                await response.write("".join(chunks).encode())
-                if len(events) == REPLAY_BATCH:
-                    continue
-            ended = campaign.status.terminal
-            now = time.monotonic()
-            if ended or (campaign.status is CampaignStatus.RUNNING and now >= next_metrics):
-                snapshot = metrics_snapshot(campaign, live_stats(campaign.pk))
-                await response.write(f"event: metrics\ndata: {json.dumps(snapshot)}\n\n".encode())
-                next_metrics = now + METRICS_INTERVAL
-            if ended:
-                end = {"campaign_id": campaign.id, "status": campaign.status.value}
-                await response.write(f"event: end\ndata: {json.dumps(end)}\n\n".encode())
-                break
-            if now >= next_heartbeat:
-                await response.write(b": heartbeat\n\n")
-                next_heartbeat = now + HEARTBEAT_INTERVAL
-            if subscription.closed:  # shutting down: what was stored has been sent
-                break
-            wake_at = next_heartbeat
-            if campaign.status is CampaignStatus.RUNNING:
-                wake_at = min(wake_at, next_metrics)
-            await subscription.wait(max(0.01, wake_at - now))
-        await response.write_eof()
+        try:
+            while True:
+                # Status first, then events: a terminal status read here means every event up
+                # to the terminal transition is already stored and is in the read below.
+                fresh = await store.by_pk(campaign.pk)
+                if fresh is None:  # deleted while we watched: nothing more will ever come
+                    end = {"campaign_id": campaign.id, "status": "deleted"}
+                    await response.write(_unstored("end", end))
+                    break
+                campaign = fresh
+                events = await store.events_after(campaign.pk, last, REPLAY_BATCH)
+                if events:
+                    chunks = []
+                    for event in events:
+                        chunks.append(
+                            f"id: {event.id}\nevent: {event.type}\ndata: {event.data}\n\n"
+                        )
+                        last = event.id
+                    await response.write("".join(chunks).encode())
+                    if len(events) == REPLAY_BATCH:
+                        continue
+                # A stopped campaign's calls in flight still finish and are recorded: the
+                # stream ends once they have.
+                ended = campaign.status.terminal and campaign.counts.in_flight == 0
+                now = time.monotonic()
+                if ended or (campaign.status is CampaignStatus.RUNNING and now >= next_metrics):
+                    snapshot = metrics_snapshot(campaign, live_stats(campaign.pk))
+                    await response.write(
+                        f"event: metrics\ndata: {json.dumps(snapshot)}\n\n".encode()
+                    )
+                    next_metrics = now + METRICS_INTERVAL
+                if ended:
+                    end = {"campaign_id": campaign.id, "status": campaign.status.value}
+                    await response.write(_unstored("end", end))
+                    break
+                if now >= next_heartbeat:
+                    await response.write(b": heartbeat\n\n")
+                    next_heartbeat = now + HEARTBEAT_INTERVAL
+                if subscription.closed:  # shutting down: what was stored has been sent
+                    break
+                wake_at = next_heartbeat
+                if campaign.status is CampaignStatus.RUNNING:
+                    wake_at = min(wake_at, next_metrics)
+                await subscription.wait(max(0.01, wake_at - now))
+            await response.write_eof()
+        except ConnectionResetError:  # the client left: nothing to send it any more
+            pass
         return response
     finally:
         bus.unsubscribe(subscription)
