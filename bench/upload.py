@@ -55,7 +55,11 @@ def bare_sqlite(db: Path, rows: int) -> float:
         " VALUES ('c', 1, 'c', 'draft', 'a', 'p', 1, 0, 60, 30, 'UTC', '', 't')"
     )
     data = [
-        (i + 2, f"+1415{200 + i // 10000:03d}{i % 10000:04d}", json.dumps([f"Ann{i}", "Lee", f"A{i}"]))
+        (
+            i + 2,
+            f"+1415{200 + i // 10000:03d}{i % 10000:04d}",
+            json.dumps([f"Ann{i}", "Lee", f"A{i}"]),
+        )
         for i in range(rows)
     ]
     started = time.perf_counter()
