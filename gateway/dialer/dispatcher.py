@@ -151,9 +151,11 @@ class Dispatcher:
 
     def readiness(self) -> dict[str, str]:
         state = self._telephony.state
-        if state.logged_in:
-            return {"ami": ""}
-        return {"ami": f"not logged in to AMI: {state.last_error or 'connecting'}"}
+        if not state.logged_in:
+            return {"ami": f"not logged in to AMI: {state.last_error or 'connecting'}"}
+        if not self._ready:
+            return {"ami": "logged in, reconciling calls in flight with Asterisk"}
+        return {"ami": ""}
 
     # -- caps ---------------------------------------------------------------------------
 
@@ -384,7 +386,8 @@ class Dispatcher:
     async def _reconcile(self) -> None:
         """After (re)login: calls alive in Asterisk are followed again; attempts whose
         channel is gone ended while we could not hear: settle them, never re-dial."""
-        await asyncio.sleep(RECONCILE_GRACE)
+        if await self._store.open_attempts():  # nothing in flight: no grace to wait out
+            await asyncio.sleep(RECONCILE_GRACE)
         try:
             live = await self._telephony.live_attempts()
         except Exception as exc:  # the connection dropped again: the next login retries

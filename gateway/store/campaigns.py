@@ -235,27 +235,28 @@ class CampaignStore:
         pass the budget check. `decide(campaign, budget_in_use)` may raise to refuse.
         Returns (campaign after, changed); (None, False) when there is no such campaign."""
         now = format_time(utcnow())
-        async with self._db.transaction() as conn:
-            async with conn.execute(
+
+        def work(conn: sqlite3.Connection) -> tuple[Campaign | None, bool]:
+            row = conn.execute(
                 f"SELECT * FROM campaigns WHERE id = ? AND tenant_id = ? AND {_VISIBLE}",
                 (campaign_id, tenant_id),
-            ) as cursor:
-                row = await cursor.fetchone()
+            ).fetchone()
             if row is None:
                 return None, False
             campaign = campaign_from_row(row)
-            async with conn.execute(
+            in_use = conn.execute(
                 "SELECT coalesce(sum(max_concurrent_calls), 0) FROM campaigns"
                 f" WHERE tenant_id = ? AND pk != ? AND status IN ({', '.join('?' * len(_BUDGET))})",
                 (tenant_id, campaign.pk, *_BUDGET),
-            ) as cursor:
-                in_use = (await cursor.fetchone())[0]
+            ).fetchone()[0]
             transition = decide(campaign, in_use)
             if transition is None:
                 return campaign, False
-            await apply_transition(conn, campaign, transition, now)
-            async with conn.execute("SELECT * FROM campaigns WHERE pk = ?", (campaign.pk,)) as c:
-                return campaign_from_row(await c.fetchone()), True
+            apply_transition(conn, campaign, transition, now)
+            after = conn.execute("SELECT * FROM campaigns WHERE pk = ?", (campaign.pk,))
+            return campaign_from_row(after.fetchone()), True
+
+        return await self._db.run(work)
 
     async def delete(
         self, tenant_id: int, campaign_id: str, check: Callable[[Campaign], None]
@@ -268,7 +269,9 @@ class CampaignStore:
         return True
 
 
-async def apply_transition(conn: Any, campaign: Campaign, transition: Transition, now: str) -> None:
+def apply_transition(
+    conn: sqlite3.Connection, campaign: Campaign, transition: Transition, now: str
+) -> None:
     """Write a campaign status change, its event, and the cancellations it implies."""
     sets = ["status = ?"]
     params: list[Any] = [transition.status.value]
@@ -280,7 +283,7 @@ async def apply_transition(conn: Any, campaign: Campaign, transition: Transition
         params.append(now)
     if transition.cancel_pending:
         # One stored event per cancelled contact, built inside SQLite: no row leaves the file.
-        await conn.execute(
+        conn.execute(
             "INSERT INTO events (campaign_pk, type, data) SELECT ?, 'contact', json_object("
             "'campaign_id', ?, 'contact_id', id, 'phone_number', phone_number,"
             " 'from', 'pending', 'to', 'cancelled', 'attempt', attempts, 'outcome', NULL,"
@@ -288,16 +291,14 @@ async def apply_transition(conn: Any, campaign: Campaign, transition: Transition
             " FROM contacts WHERE campaign_pk = ? AND status = 'pending' ORDER BY id",
             (campaign.pk, campaign.id, now, campaign.pk),
         )
-        await conn.execute(
+        conn.execute(
             "UPDATE contacts SET status = 'cancelled', updated_at = ?"
             " WHERE campaign_pk = ? AND status = 'pending'",
             (now, campaign.pk),
         )
         sets.append("n_cancelled = n_cancelled + n_pending, n_pending = 0")
-    await conn.execute(
-        f"UPDATE campaigns SET {', '.join(sets)} WHERE pk = ?", (*params, campaign.pk)
-    )
-    await conn.execute(
+    conn.execute(f"UPDATE campaigns SET {', '.join(sets)} WHERE pk = ?", (*params, campaign.pk))
+    conn.execute(
         "INSERT INTO events (campaign_pk, type, data) VALUES (?, 'campaign', ?)",
         (campaign.pk, status_event(campaign, transition.status, now)),
     )

@@ -479,9 +479,14 @@ def test_sigkill_and_restart_mid_campaign(
     server.kill()
     killed_at = time.monotonic()
     time.sleep(1.0)
+    restart_at = time.monotonic()
     server.start()
     up_at = time.monotonic()
-    assert not [c for c in witness.calls_of(caller) if killed_at < (c.created or 0) < up_at]
+    # Nothing dials while no daemon runs (an Originate accepted just before the kill may
+    # still create its channel a moment after it: allow 0.1 s).
+    assert not [
+        c for c in witness.calls_of(caller) if killed_at + 0.1 < (c.created or 0) < restart_at
+    ]
 
     done = api.wait_status(cid, "completed", timeout=60)
     contacts = api.contacts(cid)
