@@ -19,7 +19,7 @@ from gateway.timeutil import utcnow
 
 log = structlog.get_logger(__name__)
 
-BATCH_ROWS = 5000
+BATCH_ROWS = 20000
 
 
 class NotFound(Exception):

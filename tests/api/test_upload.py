@@ -77,11 +77,11 @@ async def test_bad_csv_refused_whole(api: Api, csv: bytes, message: str | None) 
 
 
 async def test_bad_row_after_many_batches_leaves_nothing(api: Api) -> None:
-    csv = csv_of(23000) + "not-a-number\n"  # several batches are written before it
+    csv = csv_of(45000) + "not-a-number\n"  # two batches are written before it
     response = await api.create(csv)
     body = await response.json()
     assert response.status == 400
-    assert body["row"] == 23002 and "row 23002" in body["error"]
+    assert body["row"] == 45002 and "row 45002" in body["error"]
     await assert_nothing_left(api)
 
 
