@@ -222,7 +222,7 @@ class AmiWitness:
         self.sample_interval = sample_interval
         self.calls: dict[str, Call] = {}
         # (monotonic time, [(uniqueid, caller id or None), ...]) per CoreShowChannels answer
-        self.samples: list[tuple[float, list[tuple[str, str | None]]]] = []
+        self.samples: list[tuple[float, list[tuple[str, str | None, float]]]] = []
         self.events = 0
         self.error: str | None = None
         self._lock = threading.Lock()
@@ -278,7 +278,7 @@ class AmiWitness:
         finally:
             self._replies.pop(action_id, None)
 
-    async def core_show_channels(self, within: float = 10) -> list[tuple[str, str | None]]:
+    async def core_show_channels(self, within: float = 10) -> list[tuple[str, str | None, float]]:
         action_id = self._send("CoreShowChannels")
         self._listing[action_id] = []
         done = self._listed[action_id] = asyncio.get_running_loop().create_future()
@@ -327,7 +327,7 @@ class AmiWitness:
         if event == "CoreShowChannel":
             listing = self._listing.get(m.get("ActionID", ""))
             if listing is not None and m.get("Channel", "").startswith(CARRIER_PREFIX):
-                listing.append((m.get("Uniqueid", ""), _caller_id(m)))
+                listing.append((m.get("Uniqueid", ""), _caller_id(m), now))
             return
         if event == "CoreShowChannelsComplete":
             done = self._listed.get(m.get("ActionID", ""))
@@ -395,15 +395,23 @@ class AmiWitness:
         )
 
     def max_sampled(self, caller_ids: Iterable[str]) -> int:
-        """Most channels seen at once in one CoreShowChannels answer (owners resolved
-        from every event seen, so a channel listed before it rang still counts)."""
+        """Most live channels seen at once in one CoreShowChannels answer (owners resolved
+        from every event seen, so a channel listed before it rang still counts). A channel
+        whose Hangup event had already arrived when it was listed is not a live call: it
+        is being torn down (the gateway counts a call until its Hangup, as DESIGN.md says)."""
         wanted = set(caller_ids)
         with self._lock:
             owner = {u: c.caller_id for u, c in self.calls.items()}
+            ended = {u: c.hangup for u, c in self.calls.items() if c.hangup is not None}
             samples = list(self.samples)
         best = 0
         for _, listed in samples:
-            best = max(best, sum(1 for u, cid in listed if (owner.get(u) or cid) in wanted))
+            live = sum(
+                1
+                for u, cid, seen in listed
+                if (owner.get(u) or cid) in wanted and not ended.get(u, seen + 1) < seen
+            )
+            best = max(best, live)
         return best
 
     def sample_count(self) -> int:
