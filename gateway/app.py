@@ -3,7 +3,8 @@ dialler and its AMI connection. The only module that knows every other one."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 import structlog
@@ -32,6 +33,17 @@ def _no_live_stats(_: int) -> dict[str, Any]:
     return {"calls_per_second": 0.0}
 
 
+SHUTDOWN_STEP_SECONDS = 10.0
+
+
+async def _bounded(closing: Coroutine[Any, Any, None], what: str) -> None:
+    """A shutdown step may not hold the exit up for ever: SIGTERM must end the process."""
+    try:
+        await asyncio.wait_for(closing, SHUTDOWN_STEP_SECONDS)
+    except TimeoutError:
+        log.error("shutdown step timed out", step=what, seconds=SHUTDOWN_STEP_SECONDS)
+
+
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     store = await SqliteStore.open(config.db_path)
@@ -46,7 +58,7 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     log.info("database open", path=config.db_path)
     yield
-    await store.close()
+    await _bounded(store.close(), "database")
 
 
 async def _dialer_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -69,7 +81,7 @@ async def _dialer_ctx(app: web.Application) -> AsyncIterator[None]:
     app[METRICS].live.sources.append(dispatcher.metric_families)
     await dispatcher.start()
     yield
-    await dispatcher.close()
+    await _bounded(dispatcher.close(), "dispatcher")
 
 
 async def _close_streams(app: web.Application) -> None:

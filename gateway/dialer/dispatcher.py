@@ -103,6 +103,8 @@ class Dispatcher:
     async def close(self, grace: float = 5.0) -> None:
         """Stop dialling; let the events already received be recorded, within `grace`."""
         self._closing = True
+        if not self._tasks:
+            return
         self._tasks[0].cancel()
         if self._sends:
             await asyncio.wait(self._sends, timeout=grace)
