@@ -216,7 +216,10 @@ class Dispatcher:
     # -- dialling -----------------------------------------------------------------------
 
     async def _dial_loop(self) -> None:
-        while True:
+        # Checked as well as cancelled: on Python 3.11, asyncio.wait_for returns normally
+        # when its awaitable completes as the task is cancelled, swallowing the cancel
+        # (a wake-up just before close() did it: close() then waited for ever).
+        while not self._closing:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._next_token)
             self._wake.clear()
