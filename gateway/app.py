@@ -26,8 +26,6 @@ from gateway.store.sqlite import SqliteStore
 
 log = structlog.get_logger(__name__)
 
-assert sse  # its routes live on campaigns.routes
-
 
 def _no_live_stats(_: int) -> dict[str, Any]:
     return {"calls_per_second": 0.0}
@@ -104,6 +102,7 @@ def create_app(config: Config) -> web.Application:
     systemd.setup(app)
     app.on_shutdown.append(_close_streams)
     app.add_routes(campaigns.routes)
+    app.add_routes(sse.routes)
     app.add_routes(openapi.routes)
     app.add_routes(health.routes)
     return app

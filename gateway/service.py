@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 import structlog
 
 from gateway.domain import lifecycle
-from gateway.domain.csvimport import CsvContacts, CsvError, Row
-from gateway.domain.lifecycle import Refused, Transition
-from gateway.domain.model import Campaign, CampaignStatus, Tenant
+from gateway.domain.csvimport import CsvContacts, Row
+from gateway.domain.lifecycle import Transition
+from gateway.domain.model import Campaign, Tenant
 from gateway.domain.settings import Choices, FieldError, parse_rfc3339, validate
 from gateway.events import EventBus
 from gateway.store.campaigns import CampaignStore
@@ -186,14 +186,3 @@ def _within_budget(
         return transition
 
     return decide
-
-
-__all__ = [
-    "CampaignService",
-    "CampaignStatus",
-    "ContactImport",
-    "CsvError",
-    "FieldError",
-    "NotFound",
-    "Refused",
-]

@@ -14,9 +14,10 @@ from typing import Any
 from aiohttp import web
 
 from gateway.domain.model import Campaign, CampaignStatus
-from gateway.http.campaigns import routes
 from gateway.http.errors import BadRequest
 from gateway.http.keys import BUS, LIVE_STATS, SERVICE, TENANT
+
+routes = web.RouteTableDef()
 
 METRICS_INTERVAL = 2.0
 HEARTBEAT_INTERVAL = 15.0

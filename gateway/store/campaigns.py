@@ -106,7 +106,7 @@ class CampaignStore:
         # One statement for the whole batch: SQLite walks the JSON in C without the GIL,
         # while the event loop parses the next batch. It is its own transaction; the
         # campaign stays invisible until finish_import, and discard() undoes it.
-        inserted, last_id = await self._db.execute_alone(
+        inserted, last_id = await self._db.execute(
             "INSERT OR IGNORE INTO contacts (campaign_pk, row_number, phone_number,"
             " custom_fields) SELECT ?, value ->> 0, value ->> 1, value -> 2"
             " FROM json_each(?)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -90,16 +90,6 @@ class Database:
             if self.write_observer is not None:
                 self.write_observer(time.perf_counter() - started)
 
-    async def execute_alone(self, sql: str, params: Sequence[Any] = ()) -> tuple[int, int]:
-        """One statement as its own implicit transaction: a single hop to the database
-        thread. Returns (rows changed, last inserted rowid)."""
-        async with self._lock:
-            started = time.perf_counter()
-            cursor = await self._writer.execute(sql, params)
-            if self.write_observer is not None:
-                self.write_observer(time.perf_counter() - started)
-            return cursor.rowcount, cursor.lastrowid or 0
-
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """A whole write transaction as ONE job in the database thread: BEGIN IMMEDIATE,
         `work(conn)` on the plain sqlite3 connection, COMMIT (ROLLBACK on any error).
@@ -126,13 +116,12 @@ class Database:
         row = await self.fetch_one(sql, params)
         return None if row is None else row[0]
 
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """One statement in its own transaction; returns the rows changed."""
-        async with self.transaction() as conn:
-            cursor = await conn.execute(sql, params)
-            return cursor.rowcount
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> tuple[int, int]:
+        """One statement as its own transaction, one job in the database thread.
+        Returns (rows changed, last inserted rowid)."""
 
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
-        async with self.transaction() as conn:
-            cursor = await conn.executemany(sql, rows)
-            return cursor.rowcount
+        def work(conn: sqlite3.Connection) -> tuple[int, int]:
+            cursor = conn.execute(sql, params)
+            return cursor.rowcount, cursor.lastrowid or 0
+
+        return await self.run(work)

@@ -97,11 +97,12 @@ class TenantStore:
 
     async def revoke_key(self, key_or_prefix: str) -> int:
         """Revoke by the whole key or by the prefix shown in `keys list`. Returns how many."""
-        return await self._db.execute(
+        revoked, _ = await self._db.execute(
             "UPDATE api_keys SET revoked_at = ? WHERE revoked_at IS NULL"
             " AND (key_hash = ? OR prefix = ?)",
             (format_time(utcnow()), key_hash(key_or_prefix), key_or_prefix),
         )
+        return revoked
 
     async def list_keys(self, tenant_name: str | None = None) -> list[ApiKeyInfo]:
         sql = (
