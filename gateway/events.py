@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
+from gateway.domain.model import CampaignKey
+
 
 class Subscription:
-    __slots__ = ("campaign_pk", "closed", "wake")
+    __slots__ = ("closed", "key", "wake")
 
-    def __init__(self, campaign_pk: int) -> None:
-        self.campaign_pk = campaign_pk
+    def __init__(self, key: CampaignKey) -> None:
+        self.key = key
         self.wake = asyncio.Event()
         self.closed = False
 
@@ -31,22 +33,22 @@ class Subscription:
 
 class EventBus:
     def __init__(self) -> None:
-        self._subscribers: defaultdict[int, set[Subscription]] = defaultdict(set)
+        self._subscribers: defaultdict[CampaignKey, set[Subscription]] = defaultdict(set)
 
-    def subscribe(self, campaign_pk: int) -> Subscription:
-        subscription = Subscription(campaign_pk)
-        self._subscribers[campaign_pk].add(subscription)
+    def subscribe(self, key: CampaignKey) -> Subscription:
+        subscription = Subscription(key)
+        self._subscribers[key].add(subscription)
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
-        subscribers = self._subscribers.get(subscription.campaign_pk)
+        subscribers = self._subscribers.get(subscription.key)
         if subscribers is not None:
             subscribers.discard(subscription)
             if not subscribers:
-                del self._subscribers[subscription.campaign_pk]
+                del self._subscribers[subscription.key]
 
-    def publish(self, campaign_pk: int) -> None:
-        for subscription in self._subscribers.get(campaign_pk, ()):
+    def publish(self, key: CampaignKey) -> None:
+        for subscription in self._subscribers.get(key, ()):
             subscription.wake.set()
 
     def close_all(self) -> None:

@@ -162,7 +162,7 @@ class CampaignService:
         if not await self.store.delete(tenant.id, campaign_id, check):
             raise NotFound("campaign not found")
         log.info("campaign deleted", campaign_id=campaign_id)
-        self.bus.publish(campaign.pk)  # its watchers end their streams
+        self.bus.publish(campaign.key)  # its watchers end their streams
 
     async def _change(self, tenant: Tenant, campaign_id: str, decide, command: str) -> Campaign:  # type: ignore[no-untyped-def]
         campaign, changed = await self.store.change_status(tenant.id, campaign_id, decide)
@@ -170,7 +170,7 @@ class CampaignService:
             raise NotFound("campaign not found")
         if changed:
             log.info(command, campaign_id=campaign.id, status=campaign.status.value)
-            self.bus.publish(campaign.pk)
+            self.bus.publish(campaign.key)
             self.on_status_change(campaign)
         return campaign
 

@@ -245,7 +245,7 @@ class Dispatcher:
             )  # fmt: skip
             if begun is not None:
                 log.info("scheduled campaign begins", campaign_id=begun.id)
-                self._bus.publish(pk)
+                self._bus.publish(begun.key)
         fresh = {}
         for campaign, tenant in await self._store.running():
             run = self._running.get(campaign.pk)
@@ -256,15 +256,16 @@ class Dispatcher:
                 continue
             fresh[campaign.pk] = run
             if campaign.counts.pending == 0 and self._by_campaign[campaign.pk] == 0:
-                await self._finish_if_done(campaign.pk)
+                await self._finish_if_done(campaign)
         self._running = fresh
 
-    async def _finish_if_done(self, pk: int) -> None:
+    async def _finish_if_done(self, campaign: Campaign) -> None:
         done = await self._store.transition(
-            pk, lambda c: lifecycle.complete_if_done(c.status, c.counts.pending, c.counts.in_flight)
+            campaign.pk,
+            lambda c: lifecycle.complete_if_done(c.status, c.counts.pending, c.counts.in_flight),
         )
         if done is not None:
-            self._bus.publish(pk)
+            self._bus.publish(campaign.key)
 
     async def _dial_round(self) -> None:
         """Pass over the running campaigns taking one call each while any has room."""
@@ -298,7 +299,7 @@ class Dispatcher:
                 for _, attempt_id in picks:  # nothing was written: free the slots
                     self._release(attempt_id)
                 raise
-            self._bus.publish(pk)
+            self._bus.publish(run.campaign.key)
             for (target, attempt_id), ok in zip(picks, began, strict=True):
                 if not ok:
                     self._release(attempt_id)
@@ -340,10 +341,10 @@ class Dispatcher:
         self._recent.setdefault(run.campaign.pk, deque(maxlen=4096)).append(time.monotonic())
 
     async def _unsend(self, attempt_id: str, why: str) -> None:
-        pk = await self._store.not_sent(attempt_id, why, time.time())
+        key = await self._store.not_sent(attempt_id, why, time.time())
         self._release(attempt_id)
-        if pk is not None:
-            self._bus.publish(pk)
+        if key is not None:
+            self._bus.publish(key)
 
     # -- call events --------------------------------------------------------------------
 
@@ -373,8 +374,8 @@ class Dispatcher:
                     self._metrics.calls_failed.labels(outcome).inc()
             for attempt_id in applied.ended:
                 self._release(attempt_id)
-            for pk in applied.campaigns:
-                self._bus.publish(pk)
+            for key in applied.campaigns:
+                self._bus.publish(key)
 
     # -- connection and reconciliation --------------------------------------------------
 

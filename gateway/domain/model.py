@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class CampaignStatus(StrEnum):
@@ -36,20 +37,21 @@ class ContactStatus(StrEnum):
 CONTACT_STATUSES: tuple[str, ...] = tuple(s.value for s in ContactStatus)
 
 
+class CampaignKey(NamedTuple):
+    """What names one campaign everywhere outside its own table: streams, the event bus and
+    the dispatcher's state. Never the row's pk, which a deleted campaign's successor could
+    be given."""
+
+    tenant_id: int
+    campaign_id: str  # the public id (a UUID, never reused)
+
+
 @dataclass(frozen=True)
 class Tenant:
     id: int
     name: str
     max_concurrent_calls: int
     max_calls_per_second: float
-
-
-@dataclass(frozen=True)
-class CallingWindow:
-    """Daily window, local time in `timezone`, as minutes since midnight; end may wrap."""
-
-    start_minute: int
-    end_minute: int
 
 
 @dataclass
@@ -65,10 +67,6 @@ class Counts:
     @property
     def in_flight(self) -> int:
         return self.originated + self.connected
-
-    @property
-    def all_final(self) -> bool:
-        return self.pending == 0 and self.in_flight == 0
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -110,6 +108,10 @@ class Campaign:
     attempts_made: int = 0
     answered: int = 0
     talk_seconds_total: float = 0.0
+
+    @property
+    def key(self) -> CampaignKey:
+        return CampaignKey(self.tenant_id, self.id)
 
     @property
     def answer_rate(self) -> float | None:

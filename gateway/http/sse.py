@@ -68,7 +68,7 @@ async def campaign_events(request: web.Request) -> web.StreamResponse:
     store = service.store
 
     # Subscribe before reading the position, so nothing published in between is missed.
-    subscription = bus.subscribe(campaign.pk)
+    subscription = bus.subscribe(campaign.key)
     try:
         last = resume_from if resume_from is not None else await store.last_event_id(campaign.pk)
         response = web.StreamResponse(

@@ -14,7 +14,7 @@ from typing import Any
 from gateway.domain import contacts as rules
 from gateway.domain.calls import CallEnded
 from gateway.domain.lifecycle import Transition, complete_if_done
-from gateway.domain.model import Campaign, Tenant
+from gateway.domain.model import Campaign, CampaignKey, Tenant
 from gateway.domain.settings import format_time
 from gateway.store.campaigns import apply_transition, campaign_from_row
 from gateway.store.database import Database
@@ -54,7 +54,7 @@ class End:
 @dataclass
 class Applied:
     ended: list[str] = field(default_factory=list)  # attempt ids whose call is over
-    campaigns: set[int] = field(default_factory=set)  # campaigns with new events
+    campaigns: set[CampaignKey] = field(default_factory=set)  # campaigns with new events
     outcomes: list[str] = field(default_factory=list)
 
 
@@ -151,11 +151,11 @@ class DialStore:
 
         return await self._db.run(work)
 
-    async def not_sent(self, attempt_id: str, why: str, now: float) -> int | None:
+    async def not_sent(self, attempt_id: str, why: str, now: float) -> CampaignKey | None:
         """The Originate never reached Asterisk: undo the attempt, the contact is pending
-        again (the event says so). Returns the campaign pk."""
+        again (the event says so). Returns the campaign's key."""
 
-        def work(conn: sqlite3.Connection) -> int | None:
+        def work(conn: sqlite3.Connection) -> CampaignKey | None:
             row = _attempt(conn, attempt_id)
             if row is None or row["status"] != "originated":
                 return None
@@ -173,7 +173,7 @@ class DialStore:
             _event(conn, row["campaign_pk"], row["campaign_id"], row["contact_id"],
                    row["phone_number"], "originated", "pending", row["number"] - 1,
                    _iso(now), outcome="not_sent", reason=why)  # fmt: skip
-            return int(row["campaign_pk"])
+            return CampaignKey(row["tenant_id"], row["campaign_id"])
 
         return await self._db.run(work)
 
@@ -208,11 +208,11 @@ def _apply(conn: sqlite3.Connection, changes: Sequence[Answer | End]) -> Applied
             outcome = _end(conn, row, status, answered_at, change, deltas[pk])
             applied.ended.append(change.attempt_id)
             applied.outcomes.append(outcome)
-        applied.campaigns.add(pk)
+        applied.campaigns.add(CampaignKey(row["tenant_id"], row["campaign_id"]))
     for pk, delta in deltas.items():
         sets = ", ".join(f"{column} = {column} + ?" for column in delta)
         conn.execute(f"UPDATE campaigns SET {sets} WHERE pk = ?", (*delta.values(), pk))
-    for pk in applied.campaigns:
+    for pk in deltas:
         _complete_if_done(conn, pk)
     return applied
 
@@ -289,7 +289,8 @@ def _complete_if_done(conn: sqlite3.Connection, pk: int) -> None:
 def _attempt(conn: sqlite3.Connection, attempt_id: str) -> Any:
     return conn.execute(
         "SELECT a.id, a.status, a.contact_id, a.campaign_pk, a.number, a.answered_at,"
-        " k.phone_number, c.id AS campaign_id, c.retries_per_contact, c.retry_delay_seconds"
+        " k.phone_number, c.id AS campaign_id, c.tenant_id, c.retries_per_contact,"
+        " c.retry_delay_seconds"
         " FROM attempts a JOIN contacts k ON k.id = a.contact_id"
         " JOIN campaigns c ON c.pk = a.campaign_pk WHERE a.id = ?",
         (attempt_id,),

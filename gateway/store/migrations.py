@@ -31,7 +31,11 @@ def migration_files() -> list[tuple[int, str, str]]:
 
 
 def apply_migrations(conn: sqlite3.Connection) -> list[str]:
-    """Apply what is missing, each file in its own transaction. Returns the names applied."""
+    """Apply what is missing, each file in its own transaction. Returns the names applied.
+
+    Foreign keys are off while a migration runs (SQLite's documented way to rebuild a
+    table that others reference; the pragma cannot change inside a transaction) and are
+    checked before it commits: a migration that breaks a reference is rolled back."""
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
@@ -39,13 +43,18 @@ def apply_migrations(conn: sqlite3.Connection) -> list[str]:
     )
     done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
     applied = []
+    foreign_keys = conn.execute("PRAGMA foreign_keys").fetchone()[0]
     for version, name, sql in migration_files():
         if version in done:
             continue
+        conn.execute("PRAGMA foreign_keys=OFF")
         conn.execute("BEGIN IMMEDIATE")
         try:
             for statement in _statements(sql):
                 conn.execute(statement)
+            broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"{name} breaks foreign keys: {broken[:5]}")
             conn.execute(
                 "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (version, name)
             )
@@ -53,6 +62,8 @@ def apply_migrations(conn: sqlite3.Connection) -> list[str]:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        finally:
+            conn.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         applied.append(name)
     return applied
 
