@@ -14,6 +14,7 @@ from gateway import systemd
 from gateway.ami.telephony import AmiTelephony
 from gateway.config import Config
 from gateway.dialer.dispatcher import Dispatcher
+from gateway.domain.model import CampaignKey
 from gateway.events import EventBus
 from gateway.http import campaigns, health, openapi, sse
 from gateway.http.errors import errors_middleware
@@ -27,7 +28,7 @@ from gateway.store.sqlite import SqliteStore
 log = structlog.get_logger(__name__)
 
 
-def _no_live_stats(_: int) -> dict[str, Any]:
+def _no_live_stats(_: CampaignKey) -> dict[str, Any]:
     return {"calls_per_second": 0.0}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from gateway.domain.model import CampaignStatus
 from gateway.domain.model import ContactStatus as C
 
 
@@ -18,7 +19,8 @@ ALLOWED: frozenset[tuple[C, C]] = frozenset(
         (C.PENDING, C.ORIGINATED),  # Originate sent
         (C.PENDING, C.CANCELLED),  # campaign stopped before dialling
         (C.ORIGINATED, C.CONNECTED),  # answered
-        (C.ORIGINATED, C.PENDING),  # failed attempt, a retry is due later
+        (C.ORIGINATED, C.PENDING),  # failed attempt, a retry is due later; or never sent
+        (C.ORIGINATED, C.CANCELLED),  # never sent, and the campaign was stopped meanwhile
         (C.ORIGINATED, C.FAILED),  # failed attempt, attempts exhausted or not retryable
         (C.CONNECTED, C.COMPLETED),  # answered call ended
     }
@@ -37,7 +39,7 @@ class Outcome(StrEnum):
     REJECTED = "rejected"
     INVALID_NUMBER = "invalid_number"
     CONGESTION = "congestion"
-    FAILED = "failed"  # anything else, including Originate refused by Asterisk
+    FAILED = "failed"  # anything else; also an Originate that could not be built or sent
     LOST = "lost"  # the call vanished while the gateway was away; it is not re-dialled
 
 
@@ -129,6 +131,13 @@ class Settlement:
     talk_seconds: float | None
 
 
+def may_retry(campaign_status: CampaignStatus) -> bool:
+    """A failed attempt may wait for a retry only while its campaign can still dial it: a
+    paused campaign may resume, a stopped one never dials again (and keeps no pending
+    contact)."""
+    return not campaign_status.terminal
+
+
 def settle(
     answered: bool,
     answered_at: float | None,
@@ -139,16 +148,27 @@ def settle(
     attempts_made: int,
     retries_per_contact: int,
     retry_delay_seconds: int,
+    campaign_status: CampaignStatus,
     lost: bool = False,
+    undialable: bool = False,
 ) -> Settlement:
     """An answered call is completed whatever the hangup cause (a far end that hangs up
     without a Reason header gives cause 0); an unanswered one is classified and maybe
-    retried. A call lost while the gateway was away is never re-dialled."""
+    retried, if its campaign may still dial. A call lost while the gateway was away is
+    never re-dialled; an Originate that could not be built or sent (`undialable`) would
+    fail the same way again: failed at once."""
     if answered:
         talk = max(0.0, ended_at - answered_at) if answered_at and not lost else None
         return Settlement(C.COMPLETED, Outcome.ANSWERED, 0.0, talk)
+    if undialable:
+        return Settlement(C.FAILED, Outcome.FAILED, 0.0, None)
     outcome = Outcome.LOST if lost else classify_failure(cause, tech_cause, originate_reason)
-    after = after_failed_attempt(
-        outcome, attempts_made, retries_per_contact, retry_delay_seconds, ended_at
-    )
+    retries = retries_per_contact if may_retry(campaign_status) else 0
+    after = after_failed_attempt(outcome, attempts_made, retries, retry_delay_seconds, ended_at)
     return Settlement(after.status, outcome, after.next_attempt_at, None)
+
+
+def not_sent(campaign_status: CampaignStatus) -> C:
+    """An attempt whose Originate never left the gateway is undone: the contact waits to be
+    dialled again, unless its campaign was stopped meanwhile."""
+    return C.CANCELLED if campaign_status.terminal else C.PENDING

@@ -23,10 +23,6 @@ class Transition:
     set_completed_at: bool = False
     cancel_pending: bool = False
 
-    @property
-    def occupies_budget(self) -> bool:
-        return self.status in BUDGET_STATUSES
-
 
 # Campaigns whose max_concurrent_calls count against the tenant's concurrent-call budget.
 # A scheduled campaign counts: it will run without asking again.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 
@@ -56,8 +56,3 @@ def window_open(now: datetime, timezone: str, start: str | None, end: str | None
     if low < high:
         return low <= minute < high
     return minute >= low or minute < high
-
-
-def next_window_check(now: datetime) -> datetime:
-    """Windows are minute-grained: look again at the next minute boundary."""
-    return now.replace(second=0, microsecond=0) + timedelta(minutes=1)

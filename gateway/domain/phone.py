@@ -57,10 +57,6 @@ def _region(region: str) -> tuple[str, tuple[str, ...], str]:
     return str(meta.country_code), tuple(dict.fromkeys(prefixes)), meta.national_prefix or ""
 
 
-def check_region(region: str) -> None:
-    _region(region)
-
-
 def _split_country_code(digits: str) -> tuple[str, str] | None:
     for size in (1, 2, 3):
         code = digits[:size]

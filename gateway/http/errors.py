@@ -11,6 +11,7 @@ from gateway.domain.csvimport import CsvError
 from gateway.domain.lifecycle import Refused
 from gateway.domain.settings import FieldError
 from gateway.service import NotFound
+from gateway.store.database import StorageUnavailable
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +43,15 @@ async def errors_middleware(request: web.Request, handler):  # type: ignore[no-u
         return error_response(404, str(exc))
     except Refused as exc:
         return error_response(409, str(exc))
+    except StorageUnavailable as exc:  # reads still answer; this write changed nothing
+        log.warning("write refused: storage unavailable", path=request.path, error=str(exc))
+        if exc.full:
+            return error_response(
+                507, "the gateway's storage is full: nothing was changed; try again later"
+            )
+        return error_response(
+            503, "the gateway's storage cannot take writes now: nothing was changed; try again"
+        )
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -110,7 +110,7 @@ async def campaign_events(request: web.Request) -> web.StreamResponse:
                 ended = campaign.status.terminal and campaign.counts.in_flight == 0
                 now = time.monotonic()
                 if ended or (campaign.status is CampaignStatus.RUNNING and now >= next_metrics):
-                    snapshot = metrics_snapshot(campaign, live_stats(campaign.pk))
+                    snapshot = metrics_snapshot(campaign, live_stats(campaign.key))
                     await response.write(
                         f"event: metrics\ndata: {json.dumps(snapshot)}\n\n".encode()
                     )

@@ -15,6 +15,7 @@ from gateway.domain.lifecycle import BUDGET_STATUSES, Transition
 from gateway.domain.model import Campaign, CampaignStatus, ContactStatus, Counts
 from gateway.domain.settings import CampaignSettings, format_time
 from gateway.store.database import Database
+from gateway.store.eventlog import cancel_pending, insert_campaign_event
 from gateway.timeutil import utcnow
 
 Decide = Callable[[Campaign, int], Transition | None]
@@ -72,12 +73,6 @@ def campaign_from_row(row: sqlite3.Row) -> Campaign:
         attempts_made=row["n_attempts"],
         answered=row["n_answered"],
         talk_seconds_total=row["talk_seconds_total"],
-    )
-
-
-def status_event(campaign: Campaign, to: CampaignStatus, at: str) -> str:
-    return json.dumps(
-        {"campaign_id": campaign.id, "from": campaign.status.value, "to": to.value, "time": at}
     )
 
 
@@ -272,7 +267,8 @@ class CampaignStore:
 def apply_transition(
     conn: sqlite3.Connection, campaign: Campaign, transition: Transition, now: str
 ) -> None:
-    """Write a campaign status change, its event, and the cancellations it implies."""
+    """Write a campaign status change the domain decided: its event, and the cancellations
+    it implies."""
     sets = ["status = ?"]
     params: list[Any] = [transition.status.value]
     if transition.set_started_at:
@@ -282,25 +278,12 @@ def apply_transition(
         sets.append("completed_at = ?")
         params.append(now)
     if transition.cancel_pending:
-        # One stored event per cancelled contact, built inside SQLite: no row leaves the file.
-        conn.execute(
-            "INSERT INTO events (campaign_pk, type, data) SELECT ?, 'contact', json_object("
-            "'campaign_id', ?, 'contact_id', id, 'phone_number', phone_number,"
-            " 'from', 'pending', 'to', 'cancelled', 'attempt', attempts, 'outcome', NULL,"
-            " 'hangup_cause', NULL, 'time', ?)"
-            " FROM contacts WHERE campaign_pk = ? AND status = 'pending' ORDER BY id",
-            (campaign.pk, campaign.id, now, campaign.pk),
-        )
-        conn.execute(
-            "UPDATE contacts SET status = 'cancelled', updated_at = ?"
-            " WHERE campaign_pk = ? AND status = 'pending'",
-            (now, campaign.pk),
-        )
-        sets.append("n_cancelled = n_cancelled + n_pending, n_pending = 0")
+        cancelled = cancel_pending(conn, campaign.pk, campaign.id, now)
+        sets.append("n_cancelled = n_cancelled + ?, n_pending = n_pending - ?")
+        params += [cancelled, cancelled]
     conn.execute(f"UPDATE campaigns SET {', '.join(sets)} WHERE pk = ?", (*params, campaign.pk))
-    conn.execute(
-        "INSERT INTO events (campaign_pk, type, data) VALUES (?, 'campaign', ?)",
-        (campaign.pk, status_event(campaign, transition.status, now)),
+    insert_campaign_event(
+        conn, campaign.pk, campaign.id, campaign.status.value, transition.status.value, now
     )
 
 

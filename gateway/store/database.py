@@ -1,22 +1,28 @@
-"""One SQLite file in WAL mode: a writer connection behind a lock, a reader connection."""
+"""One SQLite file in WAL mode: a writer connection behind a lock, a reader connection.
+
+Every commit is durable (synchronous=FULL): an attempt is committed before its Originate
+is sent, and with NORMAL a power cut could take the committed row back and the contact
+would be dialled again. Storage that cannot take a write (disk full, I/O error, locked)
+raises `StorageUnavailable`, so callers can tell it from a bug and wait it out."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
 
+from gateway.store.eventlog import SQL_FUNCTIONS
 from gateway.store.migrations import apply_migrations
 
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=NORMAL",
+    "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=10000",
 )
@@ -36,15 +42,58 @@ def migrate(path: str | Path) -> list[str]:
 
 T = TypeVar("T")
 
+# SQLite's primary result codes (the low byte of an extended code) that say the storage,
+# not the statement, is at fault: it may work again later, unchanged.
+_STORAGE_CODES = {
+    5: "the database is busy",  # SQLITE_BUSY
+    6: "the database is locked",  # SQLITE_LOCKED
+    8: "the database is read-only",  # SQLITE_READONLY
+    10: "the database file cannot be written (I/O error)",  # SQLITE_IOERR
+    13: "the disk holding the database is full",  # SQLITE_FULL
+    14: "the database file cannot be opened",  # SQLITE_CANTOPEN
+}
+SQLITE_FULL = 13
+
+
+class StorageUnavailable(Exception):
+    """The database cannot take a write now; nothing of the transaction was written."""
+
+    def __init__(self, message: str, full: bool) -> None:
+        super().__init__(message)
+        self.full = full
+
+
+def storage_error(exc: BaseException) -> StorageUnavailable | None:
+    """The `StorageUnavailable` an sqlite3 error stands for, or None (a bug, bad SQL)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if not isinstance(exc, sqlite3.OperationalError) or code is None:
+        return None
+    what = _STORAGE_CODES.get(code & 0xFF)
+    if what is None:
+        return None
+    return StorageUnavailable(f"{what}: {exc}", full=code & 0xFF == SQLITE_FULL)
+
+
+@contextmanager
+def _storage_errors() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error as exc:
+        unavailable = storage_error(exc)
+        if unavailable is None:
+            raise
+        raise unavailable from exc
+
 
 def _in_transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
     conn.execute("BEGIN IMMEDIATE")
     try:
         result = work(conn)
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # a failed COMMIT (disk full) leaves it open
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
     return result
 
 
@@ -68,6 +117,8 @@ class Database:
             conn.row_factory = sqlite3.Row
             for pragma in PRAGMAS:
                 await conn.execute(pragma)
+        for name, args, function in SQL_FUNCTIONS:
+            await writer.create_function(name, args, function, deterministic=True)
         return cls(writer, reader)
 
     async def close(self) -> None:
@@ -80,13 +131,15 @@ class Database:
         """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception (cancellation included)."""
         async with self._lock:
             started = time.perf_counter()
-            await self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._writer
-            except BaseException:
-                await asyncio.shield(self._writer.execute("ROLLBACK"))
-                raise
-            await asyncio.shield(self._writer.execute("COMMIT"))
+            with _storage_errors():
+                await self._writer.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._writer
+                    await asyncio.shield(self._writer.execute("COMMIT"))
+                except BaseException:
+                    if self._writer.in_transaction:
+                        await asyncio.shield(self._writer.execute("ROLLBACK"))
+                    raise
             if self.write_observer is not None:
                 self.write_observer(time.perf_counter() - started)
 
@@ -99,7 +152,8 @@ class Database:
         async with self._lock:
             started = time.perf_counter()
             writer = self._writer
-            result = await writer._execute(_in_transaction, writer._conn, work)
+            with _storage_errors():
+                result = await writer._execute(_in_transaction, writer._conn, work)
             if self.write_observer is not None:
                 self.write_observer(time.perf_counter() - started)
             return result

@@ -1,5 +1,6 @@
 """What the dialler reads and writes: due contacts, attempts, and the transitions that
-AMI events cause. Each call to a writing method is one transaction, events included."""
+AMI events cause. Each call to a writing method is one transaction, events included.
+Every decision (retry, fail, cancel, complete) is the domain's; this module writes it."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from typing import Any
 from gateway.domain import contacts as rules
 from gateway.domain.calls import CallEnded
 from gateway.domain.lifecycle import Transition, complete_if_done
-from gateway.domain.model import Campaign, CampaignKey, Tenant
+from gateway.domain.model import Campaign, CampaignKey, CampaignStatus, Tenant
 from gateway.domain.settings import format_time
 from gateway.store.campaigns import apply_transition, campaign_from_row
-from gateway.store.database import Database
+from gateway.store.database import Database, storage_error
+from gateway.store.eventlog import insert_contact_event
 
 
 @dataclass(frozen=True)
@@ -32,8 +34,7 @@ class DialTarget:
 class OpenAttempt:
     id: str
     status: str  # originated or connected
-    campaign_pk: int
-    tenant_id: int
+    campaign: CampaignKey
 
 
 @dataclass(frozen=True)
@@ -46,19 +47,35 @@ class Answer:
 class End:
     attempt_id: str
     at: float
-    call: CallEnded | None = None  # None: refused by Asterisk, or lost (below)
-    lost: bool = False
+    call: CallEnded | None = None  # None: refused by Asterisk, undialable, or lost
+    lost: bool = False  # ended while the gateway could not hear Asterisk
+    undialable: bool = False  # the Originate could not be built or sent: final at once
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class NotSent:
+    """The Originate never left the gateway: the attempt is undone."""
+
+    attempt_id: str
+    at: float
+    reason: str
+
+
+Change = Answer | End | NotSent
 
 
 @dataclass
 class Applied:
-    ended: list[str] = field(default_factory=list)  # attempt ids whose call is over
+    ended: list[str] = field(default_factory=list)  # attempts whose place is free now
     campaigns: set[CampaignKey] = field(default_factory=set)  # campaigns with new events
     outcomes: list[str] = field(default_factory=list)
+    set_apart: list[tuple[Change, str]] = field(default_factory=list)  # could not apply
 
 
-_COUNT = {s: f"n_{s}" for s in ("pending", "originated", "connected", "completed", "failed")}
+_COUNT = {s: f"n_{s}" for s in ("pending", "originated", "connected", "completed", "failed",
+                                "cancelled")}  # fmt: skip
+Delta = defaultdict[str, float]
 
 
 def _iso(unix: float) -> str:
@@ -118,10 +135,16 @@ class DialStore:
         self, campaign: Campaign, chosen: Sequence[tuple[DialTarget, str]], now: float
     ) -> list[bool]:
         """Commit each attempt (contact pending → originated) before its Originate is sent.
-        False for a contact that is no longer pending (stopped meanwhile)."""
+        False for a contact that is no longer pending, and for all of them when the
+        campaign no longer runs (paused or stopped since it was read)."""
         at = _iso(now)
 
         def work(conn: sqlite3.Connection) -> list[bool]:
+            status = conn.execute(
+                "SELECT status FROM campaigns WHERE pk = ?", (campaign.pk,)
+            ).fetchone()
+            if status is None or status[0] != CampaignStatus.RUNNING.value:
+                return [False] * len(chosen)
             began: list[bool] = []
             for target, attempt_id in chosen:
                 cursor = conn.execute(
@@ -137,8 +160,9 @@ class DialStore:
                     " created_at) VALUES (?, ?, ?, ?, 'originated', ?)",
                     (attempt_id, target.contact_id, campaign.pk, target.attempt_number, now),
                 )
-                _event(conn, campaign.pk, campaign.id, target.contact_id, target.phone_number,
-                       "pending", "originated", target.attempt_number, at)  # fmt: skip
+                insert_contact_event(conn, campaign.pk, campaign.id, target.contact_id,
+                                     target.phone_number, "pending", "originated",
+                                     target.attempt_number, at)  # fmt: skip
             count = sum(began)
             if count:
                 conn.execute(
@@ -151,64 +175,49 @@ class DialStore:
 
         return await self._db.run(work)
 
-    async def not_sent(self, attempt_id: str, why: str, now: float) -> CampaignKey | None:
-        """The Originate never reached Asterisk: undo the attempt, the contact is pending
-        again (the event says so). Returns the campaign's key."""
-
-        def work(conn: sqlite3.Connection) -> CampaignKey | None:
-            row = _attempt(conn, attempt_id)
-            if row is None or row["status"] != "originated":
-                return None
-            conn.execute("DELETE FROM attempts WHERE id = ?", (attempt_id,))
-            conn.execute(
-                "UPDATE contacts SET status = 'pending', attempts = attempts - 1,"
-                " updated_at = ? WHERE id = ?",
-                (_iso(now), row["contact_id"]),
-            )
-            conn.execute(
-                "UPDATE campaigns SET n_pending = n_pending + 1, n_originated = n_originated - 1,"
-                " n_attempts = n_attempts - 1 WHERE pk = ?",
-                (row["campaign_pk"],),
-            )
-            _event(conn, row["campaign_pk"], row["campaign_id"], row["contact_id"],
-                   row["phone_number"], "originated", "pending", row["number"] - 1,
-                   _iso(now), outcome="not_sent", reason=why)  # fmt: skip
-            return CampaignKey(row["tenant_id"], row["campaign_id"])
-
-        return await self._db.run(work)
-
     async def open_attempts(self) -> list[OpenAttempt]:
         rows = await self._db.fetch_all(
-            "SELECT a.id, a.status, a.campaign_pk, c.tenant_id FROM attempts a"
+            "SELECT a.id, a.status, c.tenant_id, c.id FROM attempts a"
             " JOIN campaigns c ON c.pk = a.campaign_pk WHERE a.status != 'ended'"
         )
-        return [OpenAttempt(r[0], r[1], r[2], r[3]) for r in rows]
+        return [OpenAttempt(r[0], r[1], CampaignKey(r[2], r[3])) for r in rows]
 
-    async def apply(self, changes: Sequence[Answer | End]) -> Applied:
+    async def apply(self, changes: Sequence[Change]) -> Applied:
         """Apply a batch of call events in one transaction (one job in the database
-        thread); completes campaigns whose contacts are all final."""
+        thread); completes campaigns whose contacts are all final. A change that cannot be
+        applied is rolled back alone and set apart; a storage error fails the whole batch
+        (`StorageUnavailable`), nothing written, to be tried again."""
         return await self._db.run(lambda conn: _apply(conn, changes))
 
 
-def _apply(conn: sqlite3.Connection, changes: Sequence[Answer | End]) -> Applied:
+def _apply(conn: sqlite3.Connection, changes: Sequence[Change]) -> Applied:
     applied = Applied()
-    deltas: defaultdict[int, defaultdict[str, float]] = defaultdict(lambda: defaultdict(float))
+    deltas: defaultdict[int, Delta] = defaultdict(lambda: defaultdict(float))
     for change in changes:
-        row = _attempt(conn, change.attempt_id)
-        if row is None or row["status"] == "ended":
+        delta: Delta = defaultdict(float)
+        conn.execute("SAVEPOINT change")
+        try:
+            row = _attempt(conn, change.attempt_id)
+            outcome = _apply_one(conn, row, change, delta) if row is not None else None
+        except Exception as exc:
+            if storage_error(exc) is not None:
+                raise
+            conn.execute("ROLLBACK TO change")
+            conn.execute("RELEASE change")
+            applied.set_apart.append((change, f"{type(exc).__name__}: {exc}"))
+            if not isinstance(change, Answer):
+                applied.ended.append(change.attempt_id)  # the call is over all the same
+            continue
+        conn.execute("RELEASE change")
+        if row is None or outcome is None:
             continue  # unknown or already settled (a replayed event)
-        pk = row["campaign_pk"]
-        status = row["status"]
-        answered_at = row["answered_at"]
-        answers = isinstance(change, Answer) or (change.call is not None and change.call.answered)
-        if answers and status == "originated":
-            _answer(conn, row, change.at, deltas[pk])
-            status, answered_at = "connected", change.at
-        if isinstance(change, End):
-            outcome = _end(conn, row, status, answered_at, change, deltas[pk])
-            applied.ended.append(change.attempt_id)
-            applied.outcomes.append(outcome)
+        for column, value in delta.items():
+            deltas[row["campaign_pk"]][column] += value
         applied.campaigns.add(CampaignKey(row["tenant_id"], row["campaign_id"]))
+        if not isinstance(change, Answer):
+            applied.ended.append(change.attempt_id)
+        if isinstance(change, End):
+            applied.outcomes.append(outcome)
     for pk, delta in deltas.items():
         sets = ", ".join(f"{column} = {column} + ?" for column in delta)
         conn.execute(f"UPDATE campaigns SET {sets} WHERE pk = ?", (*delta.values(), pk))
@@ -217,7 +226,25 @@ def _apply(conn: sqlite3.Connection, changes: Sequence[Answer | End]) -> Applied
     return applied
 
 
-def _answer(conn: sqlite3.Connection, row: Any, at: float, delta: dict[str, float]) -> None:
+def _apply_one(conn: sqlite3.Connection, row: Any, change: Change, delta: Delta) -> str | None:
+    """Write one change; its outcome ("" for an answer or an undone attempt), None when
+    there was nothing to do (a replayed event)."""
+    status = row["status"]
+    if status == "ended":
+        return None
+    if isinstance(change, NotSent):
+        return _not_sent(conn, row, change, delta) if status == "originated" else None
+    answered_at = row["answered_at"]
+    answers = isinstance(change, Answer) or (change.call is not None and change.call.answered)
+    if answers and status == "originated":
+        _answer(conn, row, change.at, delta)
+        status, answered_at = "connected", change.at
+    if isinstance(change, End):
+        return _end(conn, row, status, answered_at, change, delta)
+    return ""
+
+
+def _answer(conn: sqlite3.Connection, row: Any, at: float, delta: Delta) -> None:
     conn.execute(
         "UPDATE attempts SET status = 'connected', answered_at = ? WHERE id = ?", (at, row["id"])
     )
@@ -228,13 +255,14 @@ def _answer(conn: sqlite3.Connection, row: Any, at: float, delta: dict[str, floa
     delta["n_originated"] -= 1
     delta["n_connected"] += 1
     delta["n_answered"] += 1
-    _event(conn, row["campaign_pk"], row["campaign_id"], row["contact_id"], row["phone_number"],
-           "originated", "connected", row["number"], _iso(at))  # fmt: skip
+    insert_contact_event(conn, row["campaign_pk"], row["campaign_id"], row["contact_id"],
+                         row["phone_number"], "originated", "connected", row["number"],
+                         _iso(at))  # fmt: skip
 
 
 def _end(
     conn: sqlite3.Connection, row: Any, status: str, answered_at: float | None, end: End,
-    delta: dict[str, float],
+    delta: Delta,
 ) -> str:  # fmt: skip
     call = end.call
     settlement = rules.settle(
@@ -247,7 +275,9 @@ def _end(
         attempts_made=row["number"],
         retries_per_contact=row["retries_per_contact"],
         retry_delay_seconds=row["retry_delay_seconds"],
+        campaign_status=CampaignStatus(row["campaign_status"]),
         lost=end.lost,
+        undialable=end.undialable,
     )
     cause = call.cause if call else None
     cause_txt = call.cause_txt if call else end.reason
@@ -270,10 +300,27 @@ def _end(
     delta[_COUNT[to]] += 1
     if settlement.talk_seconds:
         delta["talk_seconds_total"] += settlement.talk_seconds
-    _event(conn, row["campaign_pk"], row["campaign_id"], row["contact_id"], row["phone_number"],
-           status, to, row["number"], _iso(end.at), outcome=outcome, hangup_cause=cause,
-           sip_code=sip, reason=end.reason or None)  # fmt: skip
+    insert_contact_event(conn, row["campaign_pk"], row["campaign_id"], row["contact_id"],
+                         row["phone_number"], status, to, row["number"], _iso(end.at),
+                         outcome=outcome, hangup_cause=cause, sip_code=sip,
+                         reason=end.reason or None)  # fmt: skip
     return outcome
+
+
+def _not_sent(conn: sqlite3.Connection, row: Any, change: NotSent, delta: Delta) -> str:
+    to = rules.not_sent(CampaignStatus(row["campaign_status"])).value
+    conn.execute("DELETE FROM attempts WHERE id = ?", (row["id"],))
+    conn.execute(
+        "UPDATE contacts SET status = ?, attempts = attempts - 1, updated_at = ? WHERE id = ?",
+        (to, _iso(change.at), row["contact_id"]),
+    )
+    delta["n_originated"] -= 1
+    delta[_COUNT[to]] += 1
+    delta["n_attempts"] -= 1
+    insert_contact_event(conn, row["campaign_pk"], row["campaign_id"], row["contact_id"],
+                         row["phone_number"], "originated", to, row["number"] - 1,
+                         _iso(change.at), outcome="not_sent", reason=change.reason)  # fmt: skip
+    return ""
 
 
 def _complete_if_done(conn: sqlite3.Connection, pk: int) -> None:
@@ -289,32 +336,9 @@ def _complete_if_done(conn: sqlite3.Connection, pk: int) -> None:
 def _attempt(conn: sqlite3.Connection, attempt_id: str) -> Any:
     return conn.execute(
         "SELECT a.id, a.status, a.contact_id, a.campaign_pk, a.number, a.answered_at,"
-        " k.phone_number, c.id AS campaign_id, c.tenant_id, c.retries_per_contact,"
-        " c.retry_delay_seconds"
+        " k.phone_number, c.id AS campaign_id, c.tenant_id, c.status AS campaign_status,"
+        " c.retries_per_contact, c.retry_delay_seconds"
         " FROM attempts a JOIN contacts k ON k.id = a.contact_id"
         " JOIN campaigns c ON c.pk = a.campaign_pk WHERE a.id = ?",
         (attempt_id,),
     ).fetchone()
-
-
-def _event(
-    conn: sqlite3.Connection, pk: int, campaign_id: str, contact_id: int, phone: str,
-    from_: str, to: str, attempt: int, at: str, **extra: Any,
-) -> None:  # fmt: skip
-    rules.check(rules.C(from_), rules.C(to))
-    data = {
-        "campaign_id": campaign_id,
-        "contact_id": contact_id,
-        "phone_number": phone,
-        "from": from_,
-        "to": to,
-        "attempt": attempt,
-        "outcome": extra.pop("outcome", None),
-        "hangup_cause": extra.pop("hangup_cause", None),
-        "time": at,
-        **{k: v for k, v in extra.items() if v is not None},
-    }
-    conn.execute(
-        "INSERT INTO events (campaign_pk, type, data) VALUES (?, 'contact', ?)",
-        (pk, json.dumps(data)),
-    )

@@ -81,10 +81,6 @@ class TenantStore:
             raise UnknownTenant(f"no tenant named {name!r}")
         return _tenant(row)
 
-    async def by_id(self, tenant_id: int) -> Tenant | None:
-        row = await self._db.fetch_one("SELECT * FROM tenants WHERE id = ?", (tenant_id,))
-        return None if row is None else _tenant(row)
-
     async def create_key(self, tenant_name: str) -> str:
         """A new key for the tenant. The key itself is returned once and never stored."""
         tenant = await self.by_name(tenant_name)

@@ -2,8 +2,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gateway.domain.contacts import Outcome, settle
-from gateway.domain.model import ContactStatus as C
 from gateway.domain.pacing import TokenBucket, window_open
 
 
@@ -42,28 +40,3 @@ def test_bucket_wait() -> None:
 def test_window_in_the_campaign_time_zone(utc: str, start: str, end: str, open_: bool) -> None:
     now = datetime.fromisoformat(utc).replace(tzinfo=UTC)
     assert window_open(now, "America/New_York", start, end) is open_
-
-
-@pytest.mark.parametrize(
-    ("answered", "cause", "tech", "made", "retries", "to", "outcome"),
-    [
-        (True, 16, "", 1, 0, C.COMPLETED, Outcome.ANSWERED),
-        (True, 0, "", 1, 0, C.COMPLETED, Outcome.ANSWERED),  # BYE without a Reason header
-        (False, 17, "486", 1, 1, C.PENDING, Outcome.BUSY),
-        (False, 17, "486", 2, 1, C.FAILED, Outcome.BUSY),
-        (False, 1, "404", 1, 3, C.FAILED, Outcome.INVALID_NUMBER),
-        (False, 21, "603", 1, 3, C.FAILED, Outcome.REJECTED),
-    ],
-)
-def test_settle(answered, cause, tech, made, retries, to, outcome) -> None:  # type: ignore[no-untyped-def]
-    result = settle(answered, 100.0, 103.5, cause, tech, None, made, retries, 60)
-    assert (result.contact_to, result.outcome) == (to, outcome)
-    assert result.talk_seconds == (3.5 if answered else None)
-    assert result.next_attempt_at == (163.5 if to is C.PENDING else 0.0)
-
-
-def test_lost_calls_are_never_redialled() -> None:
-    lost = settle(False, None, 10.0, None, "", None, 1, 5, 60, lost=True)
-    assert (lost.contact_to, lost.outcome) == (C.FAILED, Outcome.LOST)
-    gone = settle(True, 5.0, 10.0, None, "", None, 1, 5, 60, lost=True)
-    assert gone.contact_to is C.COMPLETED and gone.talk_seconds is None

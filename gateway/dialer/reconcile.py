@@ -1,0 +1,68 @@
+"""Reconciliation after every AMI login: the calls Asterisk still has are followed again;
+attempts whose channel is gone ended while the gateway could not hear, and are settled as
+lost, never dialled again. Dialling waits until this has run (`ready`)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import structlog
+
+from gateway.dialer.recorder import CallRecorder
+from gateway.domain.calls import Telephony
+from gateway.domain.capacity import Capacity
+from gateway.store.dialing import DialStore, End
+
+log = structlog.get_logger(__name__)
+
+GONE = "the call ended while the gateway could not hear Asterisk"
+
+
+class Reconciler:
+    def __init__(
+        self,
+        store: DialStore,
+        telephony: Telephony,
+        capacity: Capacity,
+        recorder: CallRecorder,
+        grace: float,
+    ) -> None:
+        self._store = store
+        self._telephony = telephony
+        self._capacity = capacity
+        self._recorder = recorder
+        self.grace = grace  # let events already on the wire arrive before judging
+        self.ready = False  # reconciled since the last login
+
+    async def hold_open_attempts(self) -> None:
+        """At start-up: every attempt not ended counts against the caps at once."""
+        for attempt in await self._store.open_attempts():
+            self._capacity.hold(attempt.id, attempt.campaign)
+
+    async def reconcile(self) -> bool:
+        """True once reconciled; False if the connection dropped again (the next login
+        reconciles)."""
+        if await self._store.open_attempts():  # nothing in flight: no grace to wait out
+            await asyncio.sleep(self.grace)
+        try:
+            live = await self._telephony.live_attempts()
+        except Exception as exc:
+            log.warning("reconciliation failed", error=str(exc))
+            return False
+        # Read after the answer: an attempt that ended meanwhile is not counted again.
+        tracked = self._telephony.tracked()
+        attached = lost = 0
+        for attempt in await self._store.open_attempts():
+            self._capacity.hold(attempt.id, attempt.campaign)
+            if attempt.id in live:
+                if attempt.id not in tracked:
+                    self._telephony.track(attempt.id, answered=attempt.status == "connected")
+                attached += 1
+            else:
+                self._telephony.forget(attempt.id)
+                self._recorder.put(End(attempt.id, time.time(), lost=True, reason=GONE))
+                lost += 1
+        log.info("reconciled with Asterisk", live=attached, lost=lost)
+        self.ready = True
+        return True
