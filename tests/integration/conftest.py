@@ -22,6 +22,7 @@ from tests.integration.support import (
     SseReader,
     start_sandbox,
 )
+from tests.recount import recount_mismatches
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -57,7 +58,10 @@ def witness(sandbox: AmiSettings, background: BackgroundLoop) -> Iterator[AmiWit
 def gateway(sandbox: AmiSettings, tmp_path: Path) -> Iterator[Callable[..., Gateway]]:
     """Factory: `gateway(name="gw", **GatewayOptions fields)` makes a daemon (not started:
     create its tenants, then `.start()`); every one still running is stopped cleanly
-    (SIGTERM, exit code 0) at the end of the test."""
+    (SIGTERM, exit code 0) at the end of the test, and then every campaign's stored counts
+    must equal a recount of its contacts and attempts (tests/recount.py): each
+    integration run (answered, busy, no answer, stopped mid-call, retried, SIGKILLed)
+    checks them."""
     made: list[Gateway] = []
 
     def make(name: str = "gw", **options: Any) -> Gateway:
@@ -73,6 +77,10 @@ def gateway(sandbox: AmiSettings, tmp_path: Path) -> Iterator[Callable[..., Gate
         code = server.stop()
         if code != 0:
             failures.append(f"{server.url} exited {code} on SIGTERM:\n{server.tail()}")
+    for server in made:  # after every run: the kept counts equal a recount
+        db = server.daemon.folder / "gateway.db"
+        if db.exists():
+            failures += recount_mismatches(db)
     assert not failures, "\n".join(failures)
 
 
