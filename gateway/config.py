@@ -71,10 +71,16 @@ class Config:
     phone_numbers: tuple[PhoneNumber, ...] = ()
 
     def agent(self, agent_id: str) -> Agent:
-        return next(a for a in self.agents if a.id == agent_id)
+        for agent in self.agents:
+            if agent.id == agent_id:
+                return agent
+        raise LookupError(f"agent {agent_id!r} is not in the configuration")
 
     def phone_number(self, number_id: str) -> PhoneNumber:
-        return next(p for p in self.phone_numbers if p.id == number_id)
+        for number in self.phone_numbers:
+            if number.id == number_id:
+                return number
+        raise LookupError(f"phone number {number_id!r} is not in the configuration")
 
     def choices(self) -> Choices:
         return Choices(

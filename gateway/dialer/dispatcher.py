@@ -88,6 +88,7 @@ class Dispatcher:
         self._recent: dict[CampaignKey, deque[float]] = {}  # originate times, for calls/s
         self._tasks: list[asyncio.Task[None]] = []
         self._sends: set[asyncio.Task[None]] = set()
+        self._checks: set[asyncio.Task[None]] = set()  # unconfirmed Originates, judged later
         self._next_refresh = 0.0
         self._next_token = IDLE_WAIT  # seconds until a paced campaign may dial again
         self._turn = 0  # rotates which campaign a round serves first
@@ -117,9 +118,9 @@ class Dispatcher:
         deadline = time.monotonic() + grace
         while not self._recorder.idle and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)  # the recorder task is writing what it has
-        for task in self._tasks:
+        for task in (*self._tasks, *self._checks):
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._checks, return_exceptions=True)
         await self._telephony.close()
 
     def campaign_changed(self, campaign: Campaign) -> None:
@@ -295,9 +296,12 @@ class Dispatcher:
         self._bus.publish(run.campaign.key)
         for (target, attempt_id), ok in zip(picks, began, strict=True):
             if ok:
-                task = asyncio.create_task(self._send(run, target, attempt_id))
-                self._sends.add(task)
-                task.add_done_callback(self._sends.discard)
+                self._track(asyncio.create_task(self._send(run, target, attempt_id)), self._sends)
+
+    @staticmethod
+    def _track(task: asyncio.Task[None], tasks: set[asyncio.Task[None]]) -> None:
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
 
     async def _next_target(self, run: _Running) -> DialTarget | None:
         if not run.queue:
@@ -324,8 +328,12 @@ class Dispatcher:
                 originate_request(self._config, run.campaign, target, attempt_id)
             )
         except TelephonyUnavailable as exc:
-            if exc.maybe_sent:  # settled by reconciliation, never sent again
+            if exc.maybe_sent:  # never sent again: followed, or judged by the reconciler
                 _log_for(run, target, attempt_id).warning("originate unconfirmed", reason=str(exc))
+                check = self._reconciler.check_unconfirmed(
+                    attempt_id, run.campaign.ring_timeout_seconds
+                )
+                self._track(asyncio.create_task(check), self._checks)
             else:
                 self._recorder.put(NotSent(attempt_id, time.time(), str(exc)))
             return

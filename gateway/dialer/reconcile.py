@@ -17,6 +17,8 @@ from gateway.store.dialing import DialStore, End
 log = structlog.get_logger(__name__)
 
 GONE = "the call ended while the gateway could not hear Asterisk"
+UNCONFIRMED = "Asterisk never answered the Originate and has no channel for it"
+UNCONFIRMED_GRACE = 10.0  # beyond the ring timeout, before an unanswered Originate is judged
 
 
 class Reconciler:
@@ -66,3 +68,23 @@ class Reconciler:
         log.info("reconciled with Asterisk", live=attached, lost=lost)
         self.ready = True
         return True
+
+    async def check_unconfirmed(self, attempt_id: str, ring_timeout: float) -> None:
+        """An Originate got no answer, but the connection stayed up: it may have reached
+        Asterisk. Once any call it started would have a channel, look: a live channel is
+        followed as usual; none means it never became a call, settled as lost (never
+        re-sent). A drop meanwhile leaves it to the reconciliation after the next login."""
+        await asyncio.sleep(ring_timeout + UNCONFIRMED_GRACE)
+        if attempt_id not in self._telephony.tracked() or not self._telephony.state.logged_in:
+            return  # its events came after all, or the next login judges it
+        try:
+            live = await self._telephony.live_attempts()
+        except Exception as exc:
+            log.warning("checking an unconfirmed Originate failed", attempt_id=attempt_id,
+                        error=str(exc))  # fmt: skip
+            return
+        if attempt_id in live or attempt_id not in self._telephony.tracked():
+            return
+        log.warning("unconfirmed Originate never became a call", attempt_id=attempt_id)
+        self._telephony.forget(attempt_id)
+        self._recorder.put(End(attempt_id, time.time(), lost=True, reason=UNCONFIRMED))

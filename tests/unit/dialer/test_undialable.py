@@ -3,9 +3,12 @@ and never stalls the dispatcher (issue 13, item 2)."""
 
 from __future__ import annotations
 
-from gateway.http.keys import STORE
+import pytest
+
+from gateway.dialer import reconcile
+from gateway.http.keys import READINESS, STORE
 from tests.helpers import new_tenant
-from tests.unit.dialer.harness import Env, command, contacts, wait_status
+from tests.unit.dialer.harness import Env, command, contacts, create, wait_status
 from tests.unit.dialer.support import number
 
 
@@ -46,5 +49,32 @@ async def test_an_originate_that_cannot_be_built_or_sent_fails_its_contact_at_on
     for contact in (await contacts(api, gone_agent)).values():
         assert (contact["last_outcome"], contact["attempts"]) == ("failed", 1)
         assert "not dialable" in contact["hangup_cause_text"]
+        assert "agent 'gone' is not in the configuration" in contact["hangup_cause_text"]
     dialled = sorted(a.phone for a in fake.originates)
     assert dialled == sorted(p for p in phones if p != phones[1])
+
+
+async def test_an_originate_never_answered_on_a_live_connection_is_judged_not_left(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No response to one Originate while the connection stays up: it may have reached
+    Asterisk, so it is never sent again; once a call it started would have a channel and
+    Asterisk lists none, it is settled as lost and gives its place back."""
+    monkeypatch.setattr(reconcile, "UNCONFIRMED_GRACE", -4.7)  # judged 0.3 s after
+    fake = env.fake
+    silent = number(1, 0)
+    fake.unanswered_numbers.add(silent)
+    client = await env.gateway()
+    client.app[READINESS].__self__._telephony.client.action_timeout = 0.3
+    api = await new_tenant(client, "acme", 10, 50)
+    phones = [silent, number(2, 0), number(3, 0)]
+    cid = await create(api, phones, max_concurrent_calls=1, retries_per_contact=2,
+                       ring_timeout_seconds=5)  # fmt: skip
+    await command(api, cid, "start")
+    body = await wait_status(api, cid, "completed")
+    assert (body["counts"]["completed"], body["counts"]["failed"]) == (2, 1)
+    lost = (await contacts(api, cid))[silent]
+    assert (lost["last_outcome"], lost["attempts"]) == ("lost", 1)
+    assert "never answered the Originate" in lost["hangup_cause_text"]
+    assert [a.phone for a in fake.originates].count(silent) == 1
+    assert fake.log.count((1, "coreshowchannels")) >= 2  # it looked before judging
