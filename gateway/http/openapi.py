@@ -209,8 +209,15 @@ def _json(code: str, schema: dict[str, Any], text: str = "OK") -> dict[str, Any]
 _CAMPAIGN_REF = {"$ref": "#/components/schemas/Campaign"}
 
 
+# Every write: 507 when the database's disk is full, 503 when the storage fails otherwise
+# (nothing changed either way; reads still answer).
+_STORAGE = ("503", "507")
+
+
 def _command(text: str, *errors: str) -> dict[str, Any]:
-    return {"post": _op(text, _json("200", _CAMPAIGN_REF), "404", *errors, parameters=[_ID])}
+    return {
+        "post": _op(text, _json("200", _CAMPAIGN_REF), "404", *errors, *_STORAGE, parameters=[_ID])
+    }
 
 
 def document() -> dict[str, Any]:
@@ -263,6 +270,7 @@ def document() -> dict[str, Any]:
                         "Created",
                     ),
                     "400",
+                    *_STORAGE,
                     requestBody={
                         "required": True,
                         "content": {"multipart/form-data": {"schema": CREATE_FORM}},
@@ -276,6 +284,7 @@ def document() -> dict[str, Any]:
                     {"204": {"description": "Deleted"}},
                     "404",
                     "409",
+                    *_STORAGE,
                     parameters=[_ID],
                 ),
             },
@@ -361,7 +370,7 @@ def document() -> dict[str, Any]:
             },
             "/readyz": {
                 "get": {
-                    "summary": "Readiness: database writable, AMI logged in",
+                    "summary": "Readiness: database writable, call events written, AMI logged in",
                     "security": [],
                     "responses": {
                         "200": {"description": "Ready"},
