@@ -14,16 +14,14 @@ from collections.abc import Callable, Iterator
 from operator import itemgetter
 
 from gateway.domain.phone import InvalidNumber, normalise
+from gateway.domain.variables import custom_variable
 
 PHONE_COLUMN = "phone_number"
 MAX_CUSTOM_FIELDS = 50
-# Channel variables the gateway sets on every call; a CSV column may not shadow them.
-RESERVED_VARIABLES = frozenset({"PHONE_NUMBER", "CONTACT_ID", "CAMPAIGN_ID", "ATTEMPT_ID"})
 MAX_VALUE_LENGTH = 512  # an AMI header line must stay under 1024 bytes
 
 # C0 and C1 control characters, DEL. A line's own CR before its LF is removed first.
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
-_VARIABLE_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 
 Row = tuple[int, str, tuple[str, ...]]  # (row number, E.164 number, custom values)
 
@@ -32,14 +30,6 @@ class CsvError(ValueError):
     def __init__(self, message: str, row: int | None = None) -> None:
         super().__init__(f"row {row}: {message}" if row is not None else message)
         self.row = row
-
-
-def variable_name(column: str) -> str:
-    """The channel variable a CSV column becomes in the dialplan: letters, digits and _."""
-    name = _VARIABLE_UNSAFE.sub("_", column.strip())
-    if not name or name[0].isdigit():
-        name = "_" + name
-    return name[:64]
 
 
 class CsvContacts:
@@ -102,10 +92,10 @@ class CsvContacts:
             parsed = list(csv.reader(lines, strict=True))
         except csv.Error as exc:
             raise CsvError(f"malformed CSV ({exc})", first) from None
-        long_lines = max(map(len, lines)) > MAX_VALUE_LENGTH
         if len(parsed) != len(lines):
             row = next((first + i for i, line in enumerate(lines) if line.count('"') % 2), first)
             raise CsvError("a quoted value spans lines (line breaks are not allowed)", row)
+        long_lines = max(map(len, lines)) > MAX_VALUE_LENGTH
         return list(self._rows(parsed, first, long_lines))
 
     def _rows(self, parsed: list[list[str]], first: int, long_lines: bool) -> Iterator[Row]:
@@ -146,18 +136,17 @@ class CsvContacts:
         custom = [(i, n) for i, n in enumerate(names) if i != self._phone_index and n]
         if len(custom) > MAX_CUSTOM_FIELDS:
             raise CsvError(f"more than {MAX_CUSTOM_FIELDS} columns", number)
+        # Compared in upper case: the dialplan may not tell `Note` from `note`.
         seen: dict[str, str] = {}
         for _, name in custom:
-            key = variable_name(name).upper()
-            if key in RESERVED_VARIABLES:
-                raise CsvError(f"column {name!r} is reserved: the gateway sets {key}", number)
-            if key in seen:
+            variable = custom_variable(name)
+            other = seen.setdefault(variable.upper(), name)
+            if other is not name:
                 raise CsvError(
-                    f"columns {seen.get(key, PHONE_COLUMN)!r} and {name!r} would become the "
-                    "same channel variable",
+                    f"columns {other!r} and {name!r} would both become the channel variable "
+                    f"{variable} (names keep letters, digits and _, at most 61 of them)",
                     number,
                 )
-            seen[key] = name
         indexes = [i for i, _ in custom]
         if len(indexes) > 1:
             self._custom = itemgetter(*indexes)

@@ -62,6 +62,10 @@ async def test_same_number_in_two_campaigns_is_fine(api: Api) -> None:
         (b"phone_number,x\n+14155550100,a\rAction: Hangup\n", "row 2: control character"),
         (b"phone_number\n\xff\xfe\n", "contacts: row 2: the file is not valid UTF-8"),
         (b"phone_number,n\n,x\n", "row 2: empty phone number"),
+        (
+            b"phone_number,first name,first-name\n+14155550100,a,b\n",
+            "contacts: row 1: columns 'first name' and 'first-name' would both become",
+        ),
     ],
 )
 async def test_bad_csv_refused_whole(api: Api, csv: bytes, message: str | None) -> None:

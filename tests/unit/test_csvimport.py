@@ -2,7 +2,9 @@
 
 import pytest
 
-from gateway.domain.csvimport import CsvContacts, CsvError, variable_name
+from gateway.ami.telephony import VARIABLE_NAME
+from gateway.domain.csvimport import CsvContacts, CsvError
+from gateway.domain.variables import custom_variable
 
 GOOD = (
     b"\xef\xbb\xbfname,phone_number,city\r\n"
@@ -70,7 +72,7 @@ def test_empty_named_columns_are_dropped() -> None:
         (b"phone_number,n\n+14155550100\n", 2, "header has 2 columns"),
         (b"phone_number,n\n+14155550100,a,b\n", 2, "header has 2 columns"),
         (b"phone_number,n\n+14155550100," + b"x" * 513 + b"\n", 2, "longer than 512"),
-        (b"phone_number,first name,first-name\n+14155550100,a,b\n", 1, "same channel variable"),
+        (b"phone_number,first name,first-name\n+14155550100,a,b\n", 1, "variable CF_first_name"),
     ],
 )
 def test_refusals_name_row_and_problem(data: bytes, row: int | None, message: str | None) -> None:
@@ -94,11 +96,41 @@ def test_refusal_found_whatever_the_chunking() -> None:
 @pytest.mark.parametrize(
     ("column", "variable"),
     [
-        ("first_name", "first_name"),
-        ("First Name", "First_Name"),
-        ("2nd", "_2nd"),
-        ("a-b.c", "a_b_c"),
+        ("first_name", "CF_first_name"),
+        (" First Name ", "CF_First_Name"),
+        ("2nd", "CF_2nd"),  # a digit first is fine after the prefix: no leading _
+        ("_CAMPAIGN_ID", "CF__CAMPAIGN_ID"),  # not Asterisk's inheritance any more
+        ("__note", "CF___note"),
+        ("a-b.c", "CF_a_b_c"),
+        ("é", "CF__"),
+        ("x" * 70, "CF_" + "x" * 61),  # within VARIABLE_NAME's 64 characters
     ],
 )
-def test_variable_names_are_safe(column: str, variable: str) -> None:
-    assert variable_name(column) == variable
+def test_variable_names_are_prefixed_and_safe(column: str, variable: str) -> None:
+    assert custom_variable(column) == variable
+    assert VARIABLE_NAME.fullmatch(variable)
+
+
+@pytest.mark.parametrize(
+    ("header", "names"),
+    [
+        ("first name,first-name", ("first name", "first-name")),
+        ("Note,note", ("Note", "note")),  # Asterisk may read names in any case
+        ("a" * 61 + "1," + "a" * 61 + "2", ("a" * 61 + "1", "a" * 61 + "2")),  # truncated
+        ("x,é,ü", ("é", "ü")),
+    ],
+)
+def test_columns_colliding_after_made_safe_name_both(header: str, names: tuple) -> None:
+    with pytest.raises(CsvError) as error:
+        parse(f"phone_number,{header}\n+14155550100,{',' * header.count(',')}\n".encode())
+    assert error.value.row == 1
+    assert f"columns {names[0]!r} and {names[1]!r}" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["note,_note", "CAMPAIGN_ID,_CAMPAIGN_ID,__CAMPAIGN_ID,ATTEMPT_ID", "1st,_1st", "a" * 200],
+)
+def test_columns_that_no_longer_collide(header: str) -> None:
+    _, parser = parse(f"phone_number,{header}\n+14155550100,{',' * header.count(',')}\n".encode())
+    assert parser.custom_field_names == header.split(",")
