@@ -10,6 +10,7 @@ for about 2 s on a number ending in 0), from the witness's own AMI login.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 
@@ -19,8 +20,11 @@ from tests.integration.support import AmiWitness, Api, BackgroundLoop, Gateway, 
 
 pytestmark = pytest.mark.integration
 
-COLUMNS = "TRANSFER_CONTEXT,CAMPAIGN_MAX_CALL_SECONDS,_CAMPAIGN_ID,first name,note,_note"
-VALUES = "evil,1,forged,Ann,plain,inherited"
+# The longest value the upload takes for a column `long`: its Originate line
+# `Variable: CF_long=<escaped>` CRLF is exactly 1000 bytes (README, CSV rules).
+LONG = "é,(x)" * 108 + "é" * 4
+COLUMNS = "TRANSFER_CONTEXT,CAMPAIGN_MAX_CALL_SECONDS,_CAMPAIGN_ID,first name,note,_note,long"
+VALUES = f'evil,1,forged,Ann,plain,inherited,"{LONG}"'
 OPERATOR_MAX_CALL_SECONDS = "3600"  # asterisk-config/extensions.conf [globals]
 READ = (
     "CF_TRANSFER_CONTEXT",
@@ -34,9 +38,15 @@ READ = (
     "CF_note",
     "CF__note",
     "note",
+    "CF_long",
     "PHONE_NUMBER",
     "ATTEMPT_ID",
 )
+
+
+def test_the_long_value_is_at_the_limit() -> None:
+    escaped = re.sub(r'([\\",()\[\]])', r"\\\1", LONG)
+    assert len(f"Variable: CF_long={escaped}\r\n".encode()) == 1000
 
 
 def create_with_csv(api: Api, csv: str, **fields: str) -> dict:
@@ -101,6 +111,7 @@ def test_csv_columns_reach_the_channel_only_as_cf_variables(
         "CF_note": "plain",
         "CF__note": "inherited",
         "note": "",
+        "CF_long": LONG,  # at the byte limit, through Asterisk's parser unchanged
         "PHONE_NUMBER": phone,
         "ATTEMPT_ID": call.uniqueid,
     }
