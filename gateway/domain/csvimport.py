@@ -151,13 +151,14 @@ class CsvContacts:
         seen: dict[str, str] = {}
         for _, name in custom:
             variable = custom_variable(name)
-            other = seen.setdefault(variable.upper(), name)
-            if other is not name:
+            other = seen.get(variable.upper())
+            if other is not None:
                 raise CsvError(
                     f"columns {other!r} and {name!r} would both become the channel variable "
                     f"{variable} (names keep letters, digits and _, at most 61 of them)",
                     number,
                 )
+            seen[variable.upper()] = name
         self._variables = [custom_variable(name) for _, name in custom]
         self._budgets = [value_budget(variable) for variable in self._variables]
         self._smallest_budget = min(self._budgets, default=MAX_VARIABLE_LINE_BYTES)

@@ -177,6 +177,7 @@ def test_byte_limit_found_whatever_the_chunking() -> None:
     ("header", "names"),
     [
         ("first name,first-name", ("first name", "first-name")),
+        ("a,a", ("a", "a")),  # one-letter strings are the same object in CPython
         ("Note,note", ("Note", "note")),  # Asterisk may read names in any case
         ("a" * 61 + "1," + "a" * 61 + "2", ("a" * 61 + "1", "a" * 61 + "2")),  # truncated
         ("x,é,ü", ("é", "ü")),
