@@ -37,7 +37,12 @@ class ContactImport:
     """One upload streaming into an invisible campaign.
 
     Each batch is written by one SQL statement, which SQLite runs in aiosqlite's thread
-    without holding the GIL, while the event loop parses the next batch."""
+    without holding the GIL, while the event loop parses the next batch. A batch is
+    written when it reaches BATCH_ROWS rows or BATCH_BYTES bytes of the CSV, whichever
+    comes first, so wide rows are held a few MB at a time, never the whole upload: the
+    batch being parsed plus the one being written (and its JSON)."""
+
+    BATCH_BYTES = 4 * 1024 * 1024  # of CSV text: about the values' size, counted for free
 
     def __init__(
         self, store: CampaignStore, tenant: Tenant, choices: Choices, default_country: str
@@ -47,6 +52,7 @@ class ContactImport:
         self._choices = choices
         self._csv = CsvContacts(default_country)
         self._batch: list[Row] = []
+        self._batch_bytes = 0
         self._writing: asyncio.Task[None] | None = None
         self._pk: int | None = None
         self.campaign_id: str | None = None
@@ -67,7 +73,8 @@ class ContactImport:
     async def feed(self, data: bytes) -> None:
         self.saw_file = True
         self._batch.extend(self._csv.feed(data))
-        if len(self._batch) >= BATCH_ROWS:
+        self._batch_bytes += len(data)
+        if len(self._batch) >= BATCH_ROWS or self._batch_bytes >= self.BATCH_BYTES:
             await self._flush()
 
     async def finish(self) -> None:
@@ -91,6 +98,7 @@ class ContactImport:
 
     async def _flush(self) -> None:
         await self._wait_writing()
+        self._batch_bytes = 0
         if self._batch:
             batch, self._batch = self._batch, []
             self._writing = asyncio.create_task(self._write(batch))

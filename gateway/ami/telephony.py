@@ -43,6 +43,7 @@ from gateway.domain.calls import (
     TelephonyState,
     TelephonyUnavailable,
 )
+from gateway.domain.variables import escape_variable_value  # re-exported
 
 __all__ = ["VARIABLE_NAME", "AmiTelephony", "escape_variable_value"]
 
@@ -50,20 +51,6 @@ log = structlog.get_logger(__name__)
 
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 MAX_ATTEMPT_ID = 149  # Asterisk's longest ChannelId (AST_MAX_PUBLIC_UNIQUEID)
-
-# Asterisk 22 reads each `Variable:` header with man_do_variable_value() (main/manager.c),
-# which splits it into name=value pairs with AST_STANDARD_APP_ARGS, i.e.
-# __ast_app_separate_args(buf, ',', remove_chars=1) (main/app.c): a comma outside quotes,
-# parentheses or brackets ends the pair, double quotes are removed, and a backslash is
-# removed and makes the next character literal (not parsed, not removed). So a value is
-# sent exactly by putting a backslash before each of  \ " , ( ) [ ]  -- it arrives on the
-# channel unchanged. One header per variable keeps one pair per header.
-_VALUE_ESCAPES = str.maketrans({c: "\\" + c for c in '\\",()[]'})
-
-
-def escape_variable_value(value: str) -> str:
-    """Escape a channel variable value for one ``Variable: NAME=value`` header."""
-    return value.translate(_VALUE_ESCAPES)
 
 
 class _Call:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from gateway.config import Config
 from gateway.domain.calls import OriginateRequest
-from gateway.domain.csvimport import variable_name
 from gateway.domain.model import Campaign
+from gateway.domain.variables import custom_variable
 from gateway.store.dialing import DialTarget
 
 
@@ -13,13 +13,16 @@ def originate_request(
     config: Config, campaign: Campaign, target: DialTarget, attempt_id: str
 ) -> OriginateRequest:
     """Every value here was validated before: numbers are E.164, CSV values carry no
-    control characters and are at most 512 characters, dial strings and caller ids come
-    from the administrator's configuration. The AMI encoder refuses control characters
-    again, as the last line of defence."""
+    control characters and fit their AMI line (gateway.domain.variables), dial strings and
+    caller ids come from the administrator's configuration. The AMI encoder refuses
+    control characters and over-long lines again, as the last line of defence.
+
+    A CSV column is only ever `CF_<name>`, so it can neither set a variable Asterisk or
+    the dialplan acts on nor shadow the gateway's own variables below."""
     agent = config.agent(campaign.agent_id)
     number = config.phone_number(campaign.phone_number_id)
     variables = {
-        variable_name(name): value
+        custom_variable(name): value
         for name, value in zip(campaign.custom_field_names, target.custom_values, strict=False)
     }
     variables.update(

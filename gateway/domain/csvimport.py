@@ -14,16 +14,18 @@ from collections.abc import Callable, Iterator
 from operator import itemgetter
 
 from gateway.domain.phone import InvalidNumber, normalise
+from gateway.domain.variables import (
+    MAX_VARIABLE_LINE_BYTES,
+    custom_variable,
+    value_budget,
+    variable_line_bytes,
+)
 
 PHONE_COLUMN = "phone_number"
 MAX_CUSTOM_FIELDS = 50
-# Channel variables the gateway sets on every call; a CSV column may not shadow them.
-RESERVED_VARIABLES = frozenset({"PHONE_NUMBER", "CONTACT_ID", "CAMPAIGN_ID", "ATTEMPT_ID"})
-MAX_VALUE_LENGTH = 512  # an AMI header line must stay under 1024 bytes
 
 # C0 and C1 control characters, DEL. A line's own CR before its LF is removed first.
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
-_VARIABLE_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 
 Row = tuple[int, str, tuple[str, ...]]  # (row number, E.164 number, custom values)
 
@@ -32,14 +34,6 @@ class CsvError(ValueError):
     def __init__(self, message: str, row: int | None = None) -> None:
         super().__init__(f"row {row}: {message}" if row is not None else message)
         self.row = row
-
-
-def variable_name(column: str) -> str:
-    """The channel variable a CSV column becomes in the dialplan: letters, digits and _."""
-    name = _VARIABLE_UNSAFE.sub("_", column.strip())
-    if not name or name[0].isdigit():
-        name = "_" + name
-    return name[:64]
 
 
 class CsvContacts:
@@ -53,6 +47,9 @@ class CsvContacts:
         self._phone_index = -1
         self._columns = 0
         self._custom: Callable[[list[str]], tuple[str, ...]] = lambda fields: ()
+        self._variables: list[str] = []  # channel variable of each custom value
+        self._budgets: list[int] = []  # bytes its escaped value may take on the wire
+        self._smallest_budget = 0
         self.custom_field_names: list[str] = []
         self.header_seen = False
         self.rows = 0
@@ -102,24 +99,28 @@ class CsvContacts:
             parsed = list(csv.reader(lines, strict=True))
         except csv.Error as exc:
             raise CsvError(f"malformed CSV ({exc})", first) from None
-        long_lines = max(map(len, lines)) > MAX_VALUE_LENGTH
         if len(parsed) != len(lines):
             row = next((first + i for i, line in enumerate(lines) if line.count('"') % 2), first)
             raise CsvError("a quoted value spans lines (line breaks are not allowed)", row)
-        return list(self._rows(parsed, first, long_lines))
+        # No value is longer than its line, and an escaped character takes at most 2 bytes
+        # (ASCII; str.isascii() costs nothing) or 4: the most bytes a value here can take.
+        widest = max(map(len, lines)) * (2 if block.isascii() else 4)
+        return list(self._rows(parsed, first, widest))
 
-    def _rows(self, parsed: list[list[str]], first: int, long_lines: bool) -> Iterator[Row]:
+    def _rows(self, parsed: list[list[str]], first: int, widest: int) -> Iterator[Row]:
         """The hot loop of an upload (a million rows): keep the per-row work minimal."""
         columns = self._columns
         phone_index = self._phone_index
         custom = self._custom
         region = self._region
+        long_lines = widest > self._smallest_budget
         for number, fields in enumerate(parsed, first):
             if not fields or not "".join(fields).strip():
                 continue  # blank line, or only separators and spaces
             if not self.header_seen:
                 self._header(fields, number)
                 columns, phone_index, custom = self._columns, self._phone_index, self._custom
+                long_lines = widest > self._smallest_budget
                 continue
             if len(fields) != columns:
                 raise CsvError(f"{len(fields)} values but the header has {columns} columns", number)
@@ -128,8 +129,8 @@ class CsvContacts:
             except InvalidNumber as exc:
                 raise CsvError(str(exc), number) from None
             values = custom(fields)
-            if long_lines and any(len(value) > MAX_VALUE_LENGTH for value in values):
-                raise CsvError(f"a value is longer than {MAX_VALUE_LENGTH} characters", number)
+            if long_lines:
+                self._check_bytes(values, number)
             self.rows += 1
             yield number, phone, values
 
@@ -146,18 +147,21 @@ class CsvContacts:
         custom = [(i, n) for i, n in enumerate(names) if i != self._phone_index and n]
         if len(custom) > MAX_CUSTOM_FIELDS:
             raise CsvError(f"more than {MAX_CUSTOM_FIELDS} columns", number)
+        # Compared in upper case: the dialplan may not tell `Note` from `note`.
         seen: dict[str, str] = {}
         for _, name in custom:
-            key = variable_name(name).upper()
-            if key in RESERVED_VARIABLES:
-                raise CsvError(f"column {name!r} is reserved: the gateway sets {key}", number)
-            if key in seen:
+            variable = custom_variable(name)
+            other = seen.get(variable.upper())
+            if other is not None:
                 raise CsvError(
-                    f"columns {seen.get(key, PHONE_COLUMN)!r} and {name!r} would become the "
-                    "same channel variable",
+                    f"columns {other!r} and {name!r} would both become the channel variable "
+                    f"{variable} (names keep letters, digits and _, at most 61 of them)",
                     number,
                 )
-            seen[key] = name
+            seen[variable.upper()] = name
+        self._variables = [custom_variable(name) for _, name in custom]
+        self._budgets = [value_budget(variable) for variable in self._variables]
+        self._smallest_budget = min(self._budgets, default=MAX_VARIABLE_LINE_BYTES)
         indexes = [i for i, _ in custom]
         if len(indexes) > 1:
             self._custom = itemgetter(*indexes)
@@ -165,3 +169,19 @@ class CsvContacts:
             self._custom = lambda fields, i=indexes[0]: (fields[i],)
         self.custom_field_names = [n for _, n in custom]
         self.header_seen = True
+
+    def _check_bytes(self, values: tuple[str, ...], number: int) -> None:
+        """Refuse a value whose `Variable:` line would not fit Asterisk's AMI line."""
+        for value, variable, budget, column in zip(
+            values, self._variables, self._budgets, self.custom_field_names, strict=True
+        ):
+            if len(value) * 4 <= budget:
+                continue  # short whatever its characters
+            size = variable_line_bytes(variable, value)
+            if size > MAX_VARIABLE_LINE_BYTES:
+                raise CsvError(
+                    f"column {column!r}: the value is over the limit of "
+                    f"{MAX_VARIABLE_LINE_BYTES} bytes for its AMI line "
+                    f"(Variable: {variable}=..., {size} bytes in UTF-8 once escaped)",
+                    number,
+                )

@@ -62,9 +62,17 @@ async def test_same_number_in_two_campaigns_is_fine(api: Api) -> None:
         (b"phone_number,x\n+14155550100,a\rAction: Hangup\n", "row 2: control character"),
         (b"phone_number\n\xff\xfe\n", "contacts: row 2: the file is not valid UTF-8"),
         (b"phone_number,n\n,x\n", "row 2: empty phone number"),
+        (
+            "phone_number,n\n+14155550100,ok\n+14155550101," + "é" * 512 + "\n",
+            "contacts: row 3: column 'n': the value is over the limit of 1000 bytes",
+        ),
+        (
+            b"phone_number,first name,first-name\n+14155550100,a,b\n",
+            "contacts: row 1: columns 'first name' and 'first-name' would both become",
+        ),
     ],
 )
-async def test_bad_csv_refused_whole(api: Api, csv: bytes, message: str | None) -> None:
+async def test_bad_csv_refused_whole(api: Api, csv: bytes | str, message: str | None) -> None:
     response = await api.create(csv)
     body = await response.json()
     if message is None:
@@ -74,6 +82,19 @@ async def test_bad_csv_refused_whole(api: Api, csv: bytes, message: str | None) 
     assert message in body["error"]
     assert body["field"] == "contacts"
     await assert_nothing_left(api)
+
+
+async def test_value_over_the_byte_limit_names_row_and_column(api: Api) -> None:
+    csv = "phone_number,city,note\n" + "+14155550100,Rome,ok\n" * 3
+    csv += '+14155550104,Rome,"' + "(x)," * 200 + '"\n'  # 800 characters, 1,600 escaped
+    response = await api.create(csv)
+    body = await response.json()
+    assert response.status == 400, body
+    assert body["row"] == 5
+    assert "column 'note'" in body["error"] and "1000 bytes" in body["error"]
+    await assert_nothing_left(api)
+    at_limit = "phone_number,note\n+14155550100," + "x" * (1000 - len("Variable: CF_note=\r\n"))
+    assert (await api.create(at_limit + "\n")).status == 201
 
 
 async def test_bad_row_after_many_batches_leaves_nothing(api: Api) -> None:
