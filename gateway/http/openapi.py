@@ -144,7 +144,7 @@ CREATE_FORM = {
         "contacts": {
             "type": "string",
             "format": "binary",
-            "description": "CSV, UTF-8, header with a `phone_number` column; other columns become custom_fields and channel variables.",
+            "description": "CSV, UTF-8, header with a `phone_number` column; other columns become custom_fields, handed to the dialplan as channel variables `CF_<name>` only (name: letters, digits and _, at most 61 characters); each value at most 1000 bytes on its AMI `Variable:` line (UTF-8, after escaping).",
         },
         "name": {"type": "string", "maxLength": 200},
         "agent_id": {

@@ -664,10 +664,10 @@ async def test_originate_headers(env: Env) -> None:
     assert (action["Context"], action["Exten"], action["Priority"]) == ("sales", "200", "3")
     assert len(action.get_all("Variable")) == 7  # one header per variable
     assert variables(action) == {
-        "first_name": "Ann",
-        "_1st_col": "x",
+        "CF_first_name": "Ann",
+        "CF_1st_col": "x",
         # \ " , ( ) [ ] each get a backslash: Asterisk removes it and keeps the character.
-        "note": 'Smith\\, \\"Jr\\" \\(VIP\\) \\[a\\\\b\\]',
+        "CF_note": 'Smith\\, \\"Jr\\" \\(VIP\\) \\[a\\\\b\\]',
         "PHONE_NUMBER": phone,
         "CONTACT_ID": str(contact["id"]),
         "CAMPAIGN_ID": cid,
