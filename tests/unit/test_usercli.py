@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from gateway.cli import build_parser, main
+from gateway.cli.campaigns import Progress, _watch
 from gateway.client import Client, Event
-from gateway.usercli import Progress, _watch
 from tests.daemon_fixture import CSV, Daemon, clean_env, daemon, free_port, own_daemon
 
 assert daemon and own_daemon  # fixtures, used by name

@@ -1,162 +1,39 @@
-"""Python client for the campaign gateway's HTTP API.
-
-    from gateway.client import Client
-
-    with Client("http://127.0.0.1:8080", api_key) as client:
-        with open("contacts.csv", "rb") as csv:
-            campaign = client.campaigns.create("Spring reminders", contacts=csv)
-        client.campaigns.start(campaign["id"])
-        for event in client.campaigns.stream_events(campaign["id"]):
-            print(event.event, event.data)
-
-`AsyncClient` is the implementation (aiohttp); `Client` is its blocking twin, which runs the
-same code on a private event loop in a background thread. Campaigns and contacts come back
-as the server's JSON (plain dicts). Errors raise `GatewayError` subclasses carrying the HTTP
-`status` and the server's `message`.
-"""
+"""`AsyncClient`, the client's implementation on aiohttp, and its `campaigns`."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
 import io
 import json
 import logging
 import os
-import threading
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, BinaryIO, TypeVar
+from typing import IO, Any, BinaryIO
 from urllib.parse import quote
 
 import aiohttp
 import structlog
 
 from gateway import __version__
+from gateway.client.errors import GatewayConnectionError, ServerError, error_for
+from gateway.client.sse import Event, SSEParser
 
 # A library logs through the standard logging module, so the application decides where it
 # goes (structlog's default would print to stdout); structlog renders key=value text.
+# The logger keeps the package's name: applications filter on "gateway.client".
 log = structlog.wrap_logger(
-    logging.getLogger(__name__),
+    logging.getLogger("gateway.client"),
     wrapper_class=structlog.stdlib.BoundLogger,
     processors=[structlog.processors.KeyValueRenderer(key_order=["event"])],
 )
 
-T = TypeVar("T")
 Contacts = BinaryIO | IO[bytes] | bytes | bytearray | str | os.PathLike[str]
 
 DEFAULT_TIMEOUT = 30.0
 STREAM_READ_TIMEOUT = 45.0  # the server sends a heartbeat every 15 s: three missed ones
 MAX_RECONNECT_DELAY = 10.0
-
-
-class GatewayError(Exception):
-    """An API call failed. `status` is the HTTP status (None when no response came)."""
-
-    def __init__(self, message: str, status: int | None = None, body: Any = None) -> None:
-        super().__init__(message if status is None else f"{status}: {message}")
-        self.message = message
-        self.status = status
-        self.body = body if isinstance(body, dict) else {}
-
-
-class GatewayConnectionError(GatewayError):
-    """The gateway could not be reached, or the connection broke."""
-
-
-class BadRequestError(GatewayError):
-    """400: `field` names the offending form field or parameter, `row` the CSV row."""
-
-    @property
-    def field(self) -> str | None:
-        return self.body.get("field")
-
-    @property
-    def row(self) -> int | None:
-        return self.body.get("row")
-
-
-class AuthenticationError(GatewayError):
-    """401: missing, wrong or revoked API key."""
-
-
-class NotFoundError(GatewayError):
-    """404: no such campaign (or it belongs to another tenant)."""
-
-
-class ConflictError(GatewayError):
-    """409: not allowed in the campaign's current state, or over the tenant's budget."""
-
-
-class ServerError(GatewayError):
-    """5xx."""
-
-
-_BY_STATUS: dict[int, type[GatewayError]] = {400: BadRequestError, 401: AuthenticationError}
-_BY_STATUS.update({404: NotFoundError, 409: ConflictError})
-
-
-def error_for(status: int, raw: bytes, reason: str = "") -> GatewayError:
-    """The typed exception for an error response (body `{"error": ...}` when JSON)."""
-    try:
-        body = json.loads(raw)
-        message = str(body["error"])
-    except (ValueError, TypeError, KeyError):
-        body, message = None, raw.decode("utf-8", "replace").strip()[:500] or reason
-    kind = ServerError if status >= 500 else _BY_STATUS.get(status, GatewayError)
-    return kind(message or f"HTTP {status}", status, body)
-
-
-@dataclass(frozen=True)
-class Event:
-    """One Server-Sent Event: `id` is set on stored (replayable) events only."""
-
-    id: int | None
-    event: str
-    data: dict[str, Any]
-
-
-class SSEParser:
-    """text/event-stream, line by line (WHATWG rules: `id` without data still counts)."""
-
-    def __init__(self) -> None:
-        self.last_id: int | None = None
-        self._id: int | None = None
-        self._event = ""
-        self._data: list[str] = []
-
-    def feed(self, line: str) -> Event | None:
-        """Take one line (without its end of line); return an event when one completes."""
-        if line == "":
-            return self._dispatch()
-        if line.startswith(":"):
-            return None  # comment: the heartbeat
-        name, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if name == "data":
-            self._data.append(value)
-        elif name == "event":
-            self._event = value
-        elif name == "id" and value.isdigit():
-            self._id = int(value)
-        return None
-
-    def _dispatch(self) -> Event | None:
-        event_id, self._id = self._id, None
-        if event_id is not None:
-            self.last_id = event_id
-        name, self._event = self._event or "message", ""
-        if not self._data:
-            return None
-        text, self._data = "\n".join(self._data), []
-        try:
-            data = json.loads(text)
-        except ValueError:
-            data = {"text": text}
-        return Event(event_id, name, data if isinstance(data, dict) else {"value": data})
 
 
 def _form_value(name: str, value: Any) -> str:
@@ -373,95 +250,3 @@ class AsyncClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-
-def _blocking(method: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
-    @functools.wraps(method)
-    def call(self: Campaigns, *args: Any, **kwargs: Any) -> T:
-        return self._client._run(method(self._async, *args, **kwargs))
-
-    return call
-
-
-async def _next(stream: AsyncIterator[T]) -> T:
-    return await anext(stream)
-
-
-class Campaigns:
-    """`client.campaigns` of a `Client`: the `AsyncCampaigns` methods, blocking."""
-
-    def __init__(self, client: Client) -> None:
-        self._client = client
-        self._async = client._async.campaigns
-
-    list = _blocking(AsyncCampaigns.list)
-    get = _blocking(AsyncCampaigns.get)
-    create = _blocking(AsyncCampaigns.create)
-    start = _blocking(AsyncCampaigns.start)
-    pause = _blocking(AsyncCampaigns.pause)
-    resume = _blocking(AsyncCampaigns.resume)
-    stop = _blocking(AsyncCampaigns.stop)
-    delete = _blocking(AsyncCampaigns.delete)
-    list_contacts = _blocking(AsyncCampaigns.list_contacts)
-
-    @functools.wraps(AsyncCampaigns.stream_events)
-    def stream_events(self, campaign_id: str, *args: Any, **kwargs: Any) -> Iterator[Event]:
-        stream = self._async.stream_events(campaign_id, *args, **kwargs)
-        try:
-            while True:
-                try:
-                    event = self._client._run(_next(stream))
-                except StopAsyncIteration:
-                    return
-                yield event
-        finally:
-            # Fails only when interrupted mid-read: the loop's asyncgen hooks finalize it then.
-            with contextlib.suppress(RuntimeError):
-                self._client._run(stream.aclose())
-
-
-class Client:
-    """Blocking client: `AsyncClient` on a private event loop in a daemon thread."""
-
-    def __init__(self, base_url: str, api_key: str, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self._async = AsyncClient(base_url, api_key, timeout)
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="gateway-client", daemon=True
-        )
-        self._thread.start()
-        self.campaigns = Campaigns(self)
-
-    @property
-    def base_url(self) -> str:
-        return self._async.base_url
-
-    def __repr__(self) -> str:
-        return f"Client({self.base_url!r})"
-
-    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        if self._loop.is_closed():
-            coroutine.close()
-            raise RuntimeError("the client is closed")
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
-        try:
-            return future.result()
-        except BaseException:
-            future.cancel()  # e.g. KeyboardInterrupt: cancel the request on the loop too
-            raise
-
-    def close(self) -> None:
-        if self._loop.is_closed():
-            return
-        self._run(self._async.close())
-        self._run(self._loop.shutdown_asyncgens())
-        self._run(self._loop.shutdown_default_executor())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
-        self._loop.close()
-
-    def __enter__(self) -> Client:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

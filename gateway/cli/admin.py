@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("key")
 
     try:
-        from gateway.usercli import add_commands
+        from gateway.cli.campaigns import add_commands
     except ImportError:  # the user-facing campaign commands are optional
         pass
     else:
