@@ -18,8 +18,18 @@ from gateway.domain.model import CampaignKey
 from gateway.events import EventBus
 from gateway.http import campaigns, health, openapi, sse
 from gateway.http.errors import errors_middleware
-from gateway.http.keys import BUS, CONFIG, LIVE_STATS, METRICS, READINESS, SERVICE, STORE
+from gateway.http.keys import (
+    BUS,
+    CONFIG,
+    LIVE_STATS,
+    METRICS,
+    READINESS,
+    SERVICE,
+    STORE,
+    STREAMS,
+)
 from gateway.http.middleware import api_key_auth, request_context
+from gateway.http.streams import StreamHub
 from gateway.metrics import Metrics
 from gateway.service import CampaignService
 from gateway.store.dialing import DialStore
@@ -52,6 +62,7 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     if discarded:
         log.warning("discarded uploads cut off by a restart", campaigns=discarded)
     app[STORE] = store
+    app[STREAMS] = StreamHub(app[BUS], store.campaigns, config.max_streams_per_tenant)
     app[SERVICE] = CampaignService(
         store.campaigns, app[BUS], config.choices(), config.default_country
     )
@@ -85,7 +96,8 @@ async def _dialer_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _close_streams(app: web.Application) -> None:
     """on_shutdown: end every SSE stream cleanly before the server stops waiting."""
-    app[BUS].close_all()
+    if STREAMS in app:
+        app[STREAMS].close_all()
 
 
 def create_app(config: Config) -> web.Application:

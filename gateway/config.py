@@ -63,6 +63,7 @@ class Config:
     default_country: str = "US"
     default_timezone: str = "UTC"
     max_upload_bytes: int = 50 * 1024 * 1024
+    max_streams_per_tenant: int = 100  # open SSE streams; beyond it 429
     default_agent: str | None = None
     default_phone_number: str | None = None
     log_level: str = "info"
@@ -96,6 +97,7 @@ class Config:
 _TOML_KEYS: dict[tuple[str, str], str] = {
     ("http", "host"): "http_host",
     ("http", "port"): "http_port",
+    ("http", "max_streams_per_tenant"): "max_streams_per_tenant",
     ("database", "path"): "db_path",
     ("ami", "host"): "ami_host",
     ("ami", "port"): "ami_port",
@@ -217,6 +219,8 @@ def check(config: Config) -> None:
         raise ConfigError(f"default_country {config.default_country!r} is not a region code")
     if not 1 <= config.http_port <= 65535:
         raise ConfigError(f"http_port {config.http_port} is not a TCP port")
+    if config.max_streams_per_tenant < 1:
+        raise ConfigError("max_streams_per_tenant must be at least 1")
     if config.max_upload_bytes < 1024:
         raise ConfigError("max_upload_bytes must be at least 1024")
     if config.log_format not in ("auto", "json", "console"):

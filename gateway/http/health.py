@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.http.keys import BUS, METRICS, READINESS, STORE
+from gateway.http.keys import METRICS, READINESS, STORE, STREAMS
 from gateway.metrics import CONTENT_TYPE
 
 routes = web.RouteTableDef()
@@ -32,5 +32,5 @@ async def readyz(request: web.Request) -> web.Response:
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
     registry = request.app[METRICS]
-    registry.sse_subscribers.set(request.app[BUS].subscriber_count)
+    registry.sse_subscribers.set(request.app[STREAMS].subscriber_count)
     return web.Response(body=registry.render(), headers={"Content-Type": CONTENT_TYPE})

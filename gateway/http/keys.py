@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from gateway.config import Config
 from gateway.domain.model import Tenant
 from gateway.events import EventBus
+from gateway.http.streams import StreamHub
 from gateway.service import CampaignService
 from gateway.store.sqlite import SqliteStore
-
-if TYPE_CHECKING:
-    pass
 
 CONFIG = web.AppKey("config", Config)
 STORE = web.AppKey("store", SqliteStore)
 SERVICE = web.AppKey("service", CampaignService)
 BUS = web.AppKey("bus", EventBus)
+STREAMS = web.AppKey("streams", StreamHub)  # the open SSE streams and their shared readers
 METRICS = web.AppKey("metrics", "Metrics")
 LIVE_STATS = web.AppKey("live_stats", Any)  # (campaign pk) -> dict of dialler figures
 READINESS = web.AppKey("readiness", Any)  # () -> dict of component name -> problem or ""

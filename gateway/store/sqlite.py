@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
+from gateway.domain.settings import format_time
 from gateway.store.campaigns import CampaignStore
 from gateway.store.database import Database
 from gateway.store.tenants import TenantStore
+from gateway.timeutil import utcnow
+
+PROBE_SECONDS = 1.0
 
 
 class SqliteStore:
@@ -14,6 +20,9 @@ class SqliteStore:
         self.db = db
         self.tenants = TenantStore(db)
         self.campaigns = CampaignStore(db)
+        self._probe: asyncio.Future[str] | None = None
+        self._probe_at = 0.0
+        self.probes = 0  # probes written (for tests)
 
     @classmethod
     async def open(cls, path: str | Path) -> SqliteStore:
@@ -23,10 +32,24 @@ class SqliteStore:
         await self.db.close()
 
     async def writable(self) -> str:
-        """ "" when a write transaction goes through, else the problem."""
+        """ "" when the database file takes a write, else the problem. The probe (one row
+        rewritten) runs at most once per `PROBE_SECONDS`; callers meanwhile share the last
+        answer, and concurrent callers share one probe, so an unauthenticated /readyz
+        cannot contend with the dialler for the write lock."""
+        now = time.monotonic()
+        if self._probe is not None and now - self._probe_at < PROBE_SECONDS:
+            return await asyncio.shield(self._probe)
+        self._probe_at = now
+        self._probe = asyncio.ensure_future(self._write_probe())
+        return await asyncio.shield(self._probe)
+
+    async def _write_probe(self) -> str:
+        self.probes += 1
         try:
-            async with self.db.transaction() as conn:
-                await conn.execute("CREATE TEMP TABLE IF NOT EXISTS _probe (x)")
+            await self.db.execute(
+                "INSERT OR REPLACE INTO health_probe (id, checked_at) VALUES (1, ?)",
+                (format_time(utcnow()),),
+            )
         except Exception as exc:  # readiness reports any failure as text
             return f"database not writable: {exc}"
         return ""

@@ -1,8 +1,15 @@
 """Health, readiness and Prometheus metrics (parsed with the Prometheus client's parser)."""
 
+import asyncio
+
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from gateway.http.keys import STORE
+from gateway.store import sqlite
+from gateway.store.database import StorageUnavailable
 from tests.helpers import Api
+from tests.unit.dialer.support import until
 
 
 async def test_healthz_and_readyz_say_what_is_wrong(api: Api) -> None:
@@ -48,3 +55,35 @@ async def test_metrics_in_prometheus_format(api: Api) -> None:
     ]
     assert writes and writes[0].value > 0
     assert families["gateway_ami_logged_in"].samples[0].value == 0
+
+
+async def test_readyz_probes_the_database_at_most_once_a_second(api: Api) -> None:
+    store = api.client.app[STORE]
+    before = store.probes
+    answers = await asyncio.gather(*(api.client.get("/readyz") for _ in range(50)))
+    for answer in answers:
+        assert (await answer.json())["checks"]["database"] == "ok"
+    assert store.probes - before <= 1  # within one second: one probe, shared
+    await asyncio.sleep(sqlite.PROBE_SECONDS)  # the cache's age, not a wait for a result
+    await api.client.get("/readyz")
+    assert store.probes - before <= 2
+
+
+async def test_readyz_turns_red_when_the_database_takes_no_write(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = api.client.app[STORE]
+    await api.client.get("/readyz")
+
+    async def full(*args: object) -> None:
+        raise StorageUnavailable("the disk holding the database is full", full=True)
+
+    monkeypatch.setattr(store.db, "execute", full)
+    seen: dict[str, object] = {}
+
+    async def red() -> bool:
+        seen.update(await (await api.client.get("/readyz")).json())
+        return "full" in str(seen["checks"])
+
+    await until(red, 3, lambda: seen)
+    assert seen["status"] == "unavailable"

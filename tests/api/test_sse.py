@@ -7,7 +7,7 @@ import pytest
 
 from gateway.app import create_app
 from gateway.http import sse
-from gateway.http.keys import BUS
+from gateway.http.keys import STREAMS
 from tests.helpers import Api, csv_of, new_tenant, read_sse
 
 
@@ -137,9 +137,9 @@ async def test_shutdown_closes_streams(aiohttp_client, config) -> None:  # type:
     cid = (await api.create_ok())["id"]
     stream = await api.request("GET", f"/campaigns/{cid}/events")
     await asyncio.sleep(0.05)
-    assert client.app[BUS].subscriber_count == 1
-    client.app[BUS].close_all()  # what on_shutdown does
+    assert client.app[STREAMS].subscriber_count == 1
+    client.app[STREAMS].close_all()  # what on_shutdown does
     async with asyncio.timeout(5):
         assert await stream.content.read() is not None
     await asyncio.sleep(0.05)
-    assert client.app[BUS].subscriber_count == 0
+    assert client.app[STREAMS].subscriber_count == 0

@@ -81,3 +81,13 @@ def test_bad_configuration_is_a_clear_error(tmp_path: Path, text: str, message: 
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load(tmp_path / "nope.toml", environ={})
+
+
+def test_max_streams_per_tenant_from_file_and_environment(tmp_path: Path) -> None:
+    assert load(environ={}).max_streams_per_tenant == 100
+    path = write(tmp_path, "[http]\nmax_streams_per_tenant = 7\n")
+    assert load(path, environ={}).max_streams_per_tenant == 7
+    env = {"GATEWAY_MAX_STREAMS_PER_TENANT": "1000"}
+    assert load(path, environ=env).max_streams_per_tenant == 1000
+    with pytest.raises(ConfigError, match="max_streams_per_tenant"):
+        load(environ={"GATEWAY_MAX_STREAMS_PER_TENANT": "0"})
