@@ -50,6 +50,7 @@ PREFETCH = 100  # due contacts read ahead per campaign
 RECONCILE_GRACE = 1.0  # let events already on the wire arrive before judging
 IDLE_WAIT = 0.2  # longest sleep between rounds when nothing wakes the dispatcher
 FAILED_ROUND_WAIT = 1.0
+RATE_WINDOW = 10.0  # seconds of Originates that live_stats' calls_per_second averages
 
 
 @dataclass
@@ -133,14 +134,16 @@ class Dispatcher:
             self._running.pop(campaign.key, None)
             self._halted[campaign.key] = self._epoch
             if campaign.status.terminal:
-                self._capacity.forget(campaign.key)
+                self._forget(campaign.key)
         self._next_refresh = 0.0
         self._wake.set()
 
     def live_stats(self, key: CampaignKey) -> dict[str, Any]:
-        recent = self._recent.get(key, ())
-        cutoff = time.monotonic() - 10.0
-        per_second = sum(1 for t in recent if t >= cutoff) / 10.0
+        recent = self._recent.get(key)
+        cutoff = time.monotonic() - RATE_WINDOW
+        while recent and recent[0] < cutoff:  # each time is dropped once: O(1) amortised
+            recent.popleft()
+        per_second = len(recent) / RATE_WINDOW if recent else 0.0
         return {"calls_in_flight": self._capacity.in_flight(key), "calls_per_second": per_second}
 
     def metric_families(self) -> list[GaugeMetricFamily]:
@@ -242,7 +245,13 @@ class Dispatcher:
             lambda c: lifecycle.complete_if_done(c.status, c.counts.pending, c.counts.in_flight),
         )
         if done is not None:
+            self._forget(campaign.key)
             self._bus.publish(campaign.key)
+
+    def _forget(self, key: CampaignKey) -> None:
+        """The campaign will not dial again: drop what was kept for it."""
+        self._capacity.forget(key)
+        self._recent.pop(key, None)
 
     async def _dial_round(self) -> None:
         """Pass over the running campaigns taking one call each while any has room."""
