@@ -395,23 +395,33 @@ class AmiWitness:
         )
 
     def max_sampled(self, caller_ids: Iterable[str]) -> int:
-        """Most live channels seen at once in one CoreShowChannels answer (owners resolved
-        from every event seen, so a channel listed before it rang still counts). A channel
-        whose Hangup event had already arrived when it was listed is not a live call: it
-        is being torn down (the gateway counts a call until its Hangup, as DESIGN.md says)."""
+        """Most channels of one CoreShowChannels answer that were alive together (owners
+        resolved from every event seen, so a channel listed before it rang still counts).
+
+        An answer is not a snapshot of one instant: Asterisk writes it entry by entry while
+        calls end and begin (10-20 ms for 400 channels on a loaded host), and this
+        session's own events wait until the whole answer is written. So a channel listed
+        early can hang up, and the call that takes its slot be listed later in the same
+        answer, before either event reaches us: counting the entries would add up
+        channels that never coexisted. Each listed channel therefore counts over its life
+        as the events show it -- from its Newchannel (or, never seen, from when it was
+        listed) to its Hangup (never seen: for ever) -- and the answer gives the most of
+        those lives that overlap. A channel whose events we missed still counts."""
         wanted = set(caller_ids)
+        forever = time.monotonic() + 1e6
         with self._lock:
-            owner = {u: c.caller_id for u, c in self.calls.items()}
-            ended = {u: c.hangup for u, c in self.calls.items() if c.hangup is not None}
+            lives = {u: (c.caller_id, c.created, c.hangup) for u, c in self.calls.items()}
             samples = list(self.samples)
         best = 0
         for _, listed in samples:
-            live = sum(
-                1
-                for u, cid, seen in listed
-                if (owner.get(u) or cid) in wanted and not ended.get(u, seen + 1) < seen
-            )
-            best = max(best, live)
+            intervals = []
+            for u, cid, seen in listed:
+                owner, created, hangup = lives.get(u, (None, None, None))
+                if (owner or cid) not in wanted:
+                    continue
+                begin = created if created is not None else seen
+                intervals.append((begin, hangup if hangup is not None else forever))
+            best = max(best, max_overlap(intervals))
         return best
 
     def sample_count(self) -> int:
