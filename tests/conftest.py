@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from gateway.app import create_app
 from gateway.config import Config
+from gateway.daemon.app import create_app
 from tests.helpers import Api, make_config, new_tenant
 
 pytest_plugins = ["tests.daemon_fixture"]

@@ -131,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gateway: configuration error: {exc}", file=sys.stderr)
         return 2
     if args.command == "serve":
-        from gateway.daemon import serve
+        from gateway.daemon.serve import serve
 
         return serve(config)
     if args.command == "migrate":

@@ -24,6 +24,7 @@ import structlog
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from gateway.config import Config
+from gateway.daemon.metrics import Metrics
 from gateway.dialer.calls import originate_request
 from gateway.dialer.reconcile import Reconciler
 from gateway.dialer.recorder import CallRecorder
@@ -39,7 +40,6 @@ from gateway.domain.model import Campaign, CampaignKey, CampaignStatus, Tenant
 from gateway.domain.pacing import window_open
 from gateway.domain.settings import parse_rfc3339
 from gateway.events import EventBus
-from gateway.metrics import Metrics
 from gateway.store.database import StorageUnavailable
 from gateway.store.dialing import DialStore, DialTarget, End, NotSent
 

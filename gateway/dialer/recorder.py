@@ -16,10 +16,10 @@ from collections.abc import Callable
 
 import structlog
 
+from gateway.daemon.metrics import Metrics
 from gateway.domain.calls import CallAnswered, CallEvent
 from gateway.domain.capacity import Capacity
 from gateway.events import EventBus
-from gateway.metrics import Metrics
 from gateway.store.database import StorageUnavailable
 from gateway.store.dialing import Answer, Applied, Change, DialStore, End
 

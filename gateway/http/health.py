@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from gateway.daemon.metrics import CONTENT_TYPE
 from gateway.http.keys import METRICS, READINESS, STORE, STREAMS
-from gateway.metrics import CONTENT_TYPE
 
 routes = web.RouteTableDef()
 

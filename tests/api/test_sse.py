@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from gateway.app import create_app
+from gateway.daemon.app import create_app
 from gateway.http import sse
 from gateway.http.keys import STREAMS
 from tests.helpers import Api, csv_of, new_tenant, read_sse

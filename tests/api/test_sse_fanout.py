@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from gateway.app import create_app
 from gateway.config import Config
+from gateway.daemon.app import create_app
 from gateway.http import streams
 from gateway.http.keys import STORE, STREAMS
 from tests.helpers import Api, csv_of, new_tenant, read_sse

@@ -5,7 +5,7 @@ from dataclasses import replace
 import pytest
 from aiohttp import FormData
 
-from gateway.app import create_app
+from gateway.daemon.app import create_app
 from gateway.http.keys import STORE
 from tests.helpers import Api, csv_of, new_tenant
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from gateway import systemd
 from gateway.client import Client
 from gateway.config import load
+from gateway.daemon import systemd
 from tests.daemon_fixture import CSV, Daemon, clean_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,12 +116,12 @@ def test_no_watchdog_task_without_watchdog_usec(
     assert drain(notify_socket) == []
 
 
-# The wiring proposed for gateway/app.py and gateway/daemon.py, in a real process.
+# The wiring proposed for gateway/daemon/app.py and gateway/daemon/serve.py, in a real process.
 WIRED = """
 import sys
 from aiohttp import web
-from gateway import logs, systemd
-from gateway.app import create_app
+from gateway.daemon import logs, systemd
+from gateway.daemon.app import create_app
 from gateway.config import load
 config = load(sys.argv[1])
 logs.configure("info", "json")

@@ -5,6 +5,7 @@ Dispatcher, AmiTelephony, AmiClient) against a fake Asterisk speaking the AMI wi
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from collections import Counter
@@ -13,10 +14,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
-from gateway.app import create_app
+from gateway.ami.telephony import AmiTelephony
 from gateway.config import Config
+from gateway.daemon.app import create_app
+from gateway.domain.calls import OriginateRequest
 from gateway.http.keys import STORE
 from tests.helpers import Api, make_config
 from tests.unit.dialer.support import Arrival, FakeAsterisk, until
@@ -152,3 +156,36 @@ def assert_reconciled_before_dialling(fake: FakeAsterisk, connection: int) -> No
     assert "coreshowchannels" in names, names
     if "originate" in names:
         assert names.index("coreshowchannels") < names.index("originate"), names
+
+
+class OriginateLog:
+    """Every Originate as the gateway writes it: AmiTelephony.originate writes to the
+    socket in the same step of the event loop as it is called, so this is the moment it
+    left (the fake's arrival times add its own read jitter). `tick()` orders a moment of
+    the test (the answer to a pause, say) against them."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._clock = itertools.count()
+        self.sent: list[tuple[int, float, str]] = []  # (tick, time.monotonic(), campaign)
+        original = AmiTelephony.originate
+
+        async def originate(telephony: AmiTelephony, request: OriginateRequest) -> None:
+            self.sent.append((self.tick(), time.monotonic(), request.variables["CAMPAIGN_ID"]))
+            await original(telephony, request)
+
+        monkeypatch.setattr(AmiTelephony, "originate", originate)
+
+    def tick(self) -> int:
+        return next(self._clock)
+
+    def times(self, *campaign_ids: str) -> list[float]:
+        return [at for _, at, cid in self.sent if not campaign_ids or cid in campaign_ids]
+
+    def after(self, tick: int, campaign_id: str) -> list[int]:
+        return [t for t, _, cid in self.sent if cid == campaign_id and t > tick]
+
+    def none_after(self, tick: int, campaign_id: str) -> Callable[[], bool]:
+        return lambda: not self.after(tick, campaign_id)
+
+    def some_after(self, tick: int, campaign_id: str) -> Callable[[], bool]:
+        return lambda: bool(self.after(tick, campaign_id))

@@ -5,21 +5,18 @@ is resumed (issue 13, item 3)."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 import random
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from gateway.ami.telephony import AmiTelephony
-from gateway.domain.calls import OriginateRequest
 from gateway.http.keys import STORE
 from gateway.store.dialing import DialStore
 from tests.helpers import new_tenant
 from tests.unit.dialer.harness import (
     QUIET,
     Env,
+    OriginateLog,
     campaign,
     command,
     contacts,
@@ -83,36 +80,11 @@ async def test_calls_ending_while_paused_wait_for_the_resume_to_be_retried(env: 
     assert sorted(a.attempt_id[-2:] for a in fake.originates) == ["-1"] * 3 + ["-2"] * 3
 
 
-class _SendLog:
-    """Orders Originates written to AMI against the moments the test got its answers."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.clock = itertools.count()
-        self.sent: list[tuple[int, str]] = []  # (tick, campaign id)
-        original = AmiTelephony.originate
-
-        async def originate(telephony: AmiTelephony, request: OriginateRequest) -> None:
-            # The write to the socket happens in this same step of the event loop.
-            self.sent.append((next(self.clock), request.variables["CAMPAIGN_ID"]))
-            await original(telephony, request)
-
-        monkeypatch.setattr(AmiTelephony, "originate", originate)
-
-    def after(self, tick: int, cid: str) -> list[int]:
-        return [t for t, c in self.sent if c == cid and t > tick]
-
-    def none_after(self, tick: int, cid: str) -> Callable[[], bool]:
-        return lambda: not self.after(tick, cid)
-
-    def some_after(self, tick: int, cid: str) -> Callable[[], bool]:
-        return lambda: bool(self.after(tick, cid))
-
-
 async def test_no_originate_is_sent_after_the_answer_to_a_pause_or_stop(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Pause, resume and stop raced against a dispatcher dialling as fast as it can."""
-    sends = _SendLog(monkeypatch)
+    sends = OriginateLog(monkeypatch)
     fake = env.fake
     fake.talk = 0.05
     client = await env.gateway(host_max_calls_per_second=2000.0)
@@ -124,13 +96,13 @@ async def test_no_originate_is_sent_after_the_answer_to_a_pause_or_stop(
         await until(lambda: bool(sends.sent), 5, "dialling")
         await asyncio.sleep(rng.uniform(0.0, 0.05))  # land the pause anywhere in a round
         await command(api, cid, "pause")
-        paused = next(sends.clock)
+        paused = sends.tick()
         await stays(sends.none_after(paused, cid), 0.3, "an Originate after the pause")
         await command(api, cid, "resume")
         await until(sends.some_after(paused, cid), 5, "dialling after the resume")
     await asyncio.sleep(rng.uniform(0.0, 0.05))
     await command(api, cid, "stop")
-    stopped = next(sends.clock)
+    stopped = sends.tick()
     await stays(lambda: not sends.after(stopped, cid), QUIET, "an Originate after the stop")
     body = await wait_status(api, cid, "stopped")
     assert body["counts"]["pending"] == 0
@@ -146,7 +118,7 @@ async def test_a_read_of_running_campaigns_from_before_a_pause_cannot_revive_it(
     """The dispatcher's refresh read saw the campaign running; the pause lands while the
     read is on its way back. Seen before: the stale read put the campaign back, and it
     dialled for up to a second after the pause was answered."""
-    sends = _SendLog(monkeypatch)
+    sends = OriginateLog(monkeypatch)
     fake = env.fake
     fake.hold_answered = True
     held = asyncio.Event()
@@ -170,7 +142,7 @@ async def test_a_read_of_running_campaigns_from_before_a_pause_cannot_revive_it(
     hold_next = True
     await until(held.is_set, 5, "a refresh read in flight")
     await command(api, cid, "pause")
-    paused = next(sends.clock)
+    paused = sends.tick()
     hold_next = False
     for call in fake.live():  # free the slots: a revived campaign would dial at once
         await fake.hang_up(call.id)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import structlog
 from aiohttp import web
 
-from gateway import logs, systemd
-from gateway.app import create_app
 from gateway.config import Config
+from gateway.daemon import logs, systemd
+from gateway.daemon.app import create_app
 
 log = structlog.get_logger(__name__)
 

@@ -4,7 +4,7 @@ Under `Type=notify` systemd passes $NOTIFY_SOCKET (a path, or an abstract name w
 leading '@'); with `WatchdogSec=` it also passes $WATCHDOG_USEC (and $WATCHDOG_PID). Outside
 systemd every function here does nothing.
 
-Wiring (gateway/app.py and gateway/daemon.py):
+Wiring (gateway/daemon/app.py and gateway/daemon/serve.py):
 
     systemd.setup(app)                          # watchdog task, STOPPING=1 on shutdown
     web.run_app(app, ..., print=systemd.ready)  # READY=1 once the sockets listen

@@ -10,9 +10,10 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from gateway import systemd
 from gateway.ami.telephony import AmiTelephony
 from gateway.config import Config
+from gateway.daemon import systemd
+from gateway.daemon.metrics import Metrics
 from gateway.dialer.dispatcher import Dispatcher
 from gateway.domain.model import CampaignKey
 from gateway.events import EventBus
@@ -30,7 +31,6 @@ from gateway.http.keys import (
 )
 from gateway.http.middleware import api_key_auth, request_context
 from gateway.http.streams import StreamHub
-from gateway.metrics import Metrics
 from gateway.service import CampaignService
 from gateway.store.dialing import DialStore
 from gateway.store.sqlite import SqliteStore
