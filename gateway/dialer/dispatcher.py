@@ -111,9 +111,14 @@ class Dispatcher:
     async def close(self, grace: float = 5.0) -> None:
         """Stop dialling; let the events already received be recorded, within `grace`."""
         self._closing = True
+        self._wake.set()
         if not self._tasks:
             return
-        self._tasks[0].cancel()
+        # Not cancelled mid-round: attempts it is committing would be left begun and never
+        # sent (lost after the restart). It ends after its round; its sends see _closing.
+        done, _ = await asyncio.wait({self._tasks[0]}, timeout=grace)
+        if not done:
+            self._tasks[0].cancel()
         if self._sends:
             await asyncio.wait(self._sends, timeout=grace)
         deadline = time.monotonic() + grace
@@ -192,6 +197,8 @@ class Dispatcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._next_token)
             self._wake.clear()
+            if self._closing:
+                break
             try:
                 if time.monotonic() >= self._next_refresh:
                     await self._refresh()
@@ -235,7 +242,8 @@ class Dispatcher:
             fresh[key] = run
             if campaign.counts.pending == 0 and self._capacity.in_flight(key) == 0:
                 await self._finish_if_done(campaign)
-        self._running = fresh
+        # A pause may have landed while this loop awaited: never bring a halted one back.
+        self._running = {key: run for key, run in fresh.items() if key not in self._halted}
         # A halt this read already saw through (it began after it) needs no more guarding.
         self._halted = {key: at for key, at in self._halted.items() if at > epoch}
 
@@ -294,7 +302,7 @@ class Dispatcher:
         """Commit the attempts, then send their Originates (each its own task)."""
         began: list[bool] = [False] * len(picks)
         try:
-            if run.campaign.key in self._running:
+            if run.campaign.key in self._running and not self._closing:
                 began = await self._store.begin_attempts(run.campaign, picks, time.time())
         finally:
             for (_, attempt_id), ok in zip(picks, began, strict=True):
@@ -317,7 +325,9 @@ class Dispatcher:
             now = time.time()
             if now < run.exhausted_until:
                 return None
-            due = await self._store.due_contacts(run.campaign.pk, now, PREFETCH)
+            # No more than the campaign can dial at once: a queue holds each contact's values.
+            ahead = min(PREFETCH, run.campaign.max_concurrent_calls)
+            due = await self._store.due_contacts(run.campaign.pk, now, ahead)
             if not due:
                 run.exhausted_until = now + REFRESH_SECONDS
                 return None
@@ -330,6 +340,9 @@ class Dispatcher:
         key = run.campaign.key
         if key not in self._running or self._closing:  # paused or stopped meanwhile
             self._recorder.put(NotSent(attempt_id, time.time(), "campaign no longer running"))
+            return
+        if not self._reconciler.ready:  # a new connection, being reconciled: not judged
+            self._recorder.put(NotSent(attempt_id, time.time(), "reconnecting to Asterisk"))
             return
         try:
             # Nothing awaits between the check above and the write inside originate().

@@ -47,15 +47,18 @@ class Reconciler:
         reconciles)."""
         if await self._store.open_attempts():  # nothing in flight: no grace to wait out
             await asyncio.sleep(self.grace)
+        # Judged: the attempts open before the listing. One begun after this read is not
+        # sent before `ready` (the dispatcher undoes it), so it cannot be missing from the
+        # listing; one that ends meanwhile is judged lost as a no-op replay of its end.
+        judged = await self._store.open_attempts()
         try:
             live = await self._telephony.live_attempts()
         except Exception as exc:
             log.warning("reconciliation failed", error=str(exc))
             return False
-        # Read after the answer: an attempt that ended meanwhile is not counted again.
         tracked = self._telephony.tracked()
         attached = lost = 0
-        for attempt in await self._store.open_attempts():
+        for attempt in judged:
             self._capacity.hold(attempt.id, attempt.campaign)
             if attempt.id in live:
                 if attempt.id not in tracked:

@@ -91,8 +91,12 @@ class CallRecorder:
                 delay = min(delay * 2, RETRY_MAX)
                 continue
             except Exception as exc:  # outside any one change: try them one by one
-                if len(changes) == 1:
-                    return _set_apart(changes[0], f"{type(exc).__name__}: {exc}")
+                if len(changes) == 1:  # it cannot be written at all: logged, not lost
+                    change = changes[0]
+                    ended = [] if isinstance(change, Answer) else [change.attempt_id]
+                    return Applied(
+                        ended=ended, set_apart=[(change, f"{type(exc).__name__}: {exc}")]
+                    )
                 log.exception("recording a batch of call events failed; one by one now")
                 applied = Applied()
                 for change in changes:
@@ -121,8 +125,3 @@ class CallRecorder:
             self._on_release()
         for key in applied.campaigns:
             self._bus.publish(key)
-
-
-def _set_apart(change: Change, error: str) -> Applied:
-    ended = [] if isinstance(change, Answer) else [change.attempt_id]
-    return Applied(ended=ended, set_apart=[(change, error)])

@@ -48,9 +48,6 @@ class Capacity:
             del self._by_tenant[tenant_id]
         return True
 
-    def holds(self, attempt_id: str) -> bool:
-        return attempt_id in self._held
-
     def in_flight(self, campaign: CampaignKey | None = None) -> int:
         return len(self._held) if campaign is None else self._by_campaign[campaign]
 

@@ -8,6 +8,7 @@ raises `StorageUnavailable`, so callers can tell it from a bug and wait it out."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -86,15 +87,24 @@ def _storage_errors() -> Iterator[None]:
 
 
 def _in_transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    _end_leftover(conn)
     conn.execute("BEGIN IMMEDIATE")
     try:
         result = work(conn)
         conn.execute("COMMIT")
     except BaseException:
-        if conn.in_transaction:  # a failed COMMIT (disk full) leaves it open
-            conn.execute("ROLLBACK")
+        _end_leftover(conn)  # a failed COMMIT (disk full) leaves it open
         raise
     return result
+
+
+def _end_leftover(conn: sqlite3.Connection) -> None:
+    """Roll back a transaction still open (a failed COMMIT, or a ROLLBACK that failed
+    before): a wedged connection would fail every later BEGIN. A ROLLBACK that fails too
+    is left for the next call to try again; the error being raised says more."""
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
 
 
 class Database:
@@ -132,6 +142,8 @@ class Database:
         async with self._lock:
             started = time.perf_counter()
             with _storage_errors():
+                if self._writer.in_transaction:
+                    await self._writer._execute(_end_leftover, self._writer._conn)
                 await self._writer.execute("BEGIN IMMEDIATE")
                 try:
                     yield self._writer

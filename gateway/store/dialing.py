@@ -204,18 +204,25 @@ def _apply(conn: sqlite3.Connection, changes: Sequence[Change]) -> Applied:
                 raise
             conn.execute("ROLLBACK TO change")
             conn.execute("RELEASE change")
-            applied.set_apart.append((change, f"{type(exc).__name__}: {exc}"))
-            if not isinstance(change, Answer):
-                applied.ended.append(change.attempt_id)  # the call is over all the same
+            error = f"{type(exc).__name__}: {exc}"
+            applied.set_apart.append((change, error))
+            if not isinstance(change, Answer):  # the call is over all the same
+                applied.ended.append(change.attempt_id)
+                key = _settle_set_apart(conn, change, error, deltas)
+                if key is not None:
+                    applied.campaigns.add(key)
             continue
         conn.execute("RELEASE change")
+        if not isinstance(change, Answer):
+            # Its place is free, even when this replays an end already written (a place
+            # held again meanwhile, by reconciliation, must not leak; a place not held is
+            # released as a no-op).
+            applied.ended.append(change.attempt_id)
         if row is None or outcome is None:
             continue  # unknown or already settled (a replayed event)
         for column, value in delta.items():
             deltas[row["campaign_pk"]][column] += value
         applied.campaigns.add(CampaignKey(row["tenant_id"], row["campaign_id"]))
-        if not isinstance(change, Answer):
-            applied.ended.append(change.attempt_id)
         if isinstance(change, End):
             applied.outcomes.append(outcome)
     for pk, delta in deltas.items():
@@ -321,6 +328,54 @@ def _not_sent(conn: sqlite3.Connection, row: Any, change: NotSent, delta: Delta)
                          row["phone_number"], "originated", to, row["number"] - 1,
                          _iso(change.at), outcome="not_sent", reason=change.reason)  # fmt: skip
     return ""
+
+
+def _settle_set_apart(
+    conn: sqlite3.Connection, change: End | NotSent, error: str,
+    deltas: defaultdict[int, Delta],
+) -> CampaignKey | None:  # fmt: skip
+    """A call's end that could not be applied still ends its attempt: the contact goes
+    final as the domain decides for an attempt that cannot go on (answered: completed;
+    else failed, no retry), with the error as its reason, so its campaign can complete.
+    If even that fails, the attempt is left as it was (and the error is logged)."""
+    conn.execute("SAVEPOINT fallback")
+    try:
+        row = _attempt(conn, change.attempt_id)
+        if row is None or row["status"] == "ended":
+            conn.execute("RELEASE fallback")
+            return None
+        reason = f"the call's end could not be recorded: {error}"[:300]
+        status, delta = row["status"], defaultdict(float)
+        # Written without _end, which may be what failed.
+        settlement = rules.settle(
+            answered=status == "connected", answered_at=row["answered_at"],
+            ended_at=change.at, cause=None, tech_cause="", originate_reason=None,
+            attempts_made=row["number"], retries_per_contact=0, retry_delay_seconds=0,
+            campaign_status=CampaignStatus(row["campaign_status"]), undialable=True,
+        )  # fmt: skip
+        to, outcome = settlement.contact_to.value, settlement.outcome.value
+        conn.execute(
+            "UPDATE attempts SET status = 'ended', ended_at = ?, outcome = ? WHERE id = ?",
+            (change.at, outcome, row["id"]),
+        )
+        conn.execute(
+            "UPDATE contacts SET status = ?, last_outcome = ?, hangup_cause_txt = ?,"
+            " talk_seconds = ?, updated_at = ? WHERE id = ?",
+            (to, outcome, reason, settlement.talk_seconds, _iso(change.at), row["contact_id"]),
+        )
+        delta[_COUNT[status]] -= 1
+        delta[_COUNT[to]] += 1
+        insert_contact_event(conn, row["campaign_pk"], row["campaign_id"], row["contact_id"],
+                             row["phone_number"], status, to, row["number"], _iso(change.at),
+                             outcome=outcome, reason=reason)  # fmt: skip
+    except Exception:
+        conn.execute("ROLLBACK TO fallback")
+        conn.execute("RELEASE fallback")
+        return None
+    conn.execute("RELEASE fallback")
+    for column, value in delta.items():
+        deltas[row["campaign_pk"]][column] += value
+    return CampaignKey(row["tenant_id"], row["campaign_id"])
 
 
 def _complete_if_done(conn: sqlite3.Connection, pk: int) -> None:

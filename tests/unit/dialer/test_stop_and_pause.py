@@ -134,6 +134,16 @@ async def test_a_read_of_running_campaigns_from_before_a_pause_cannot_revive_it(
         return found
 
     monkeypatch.setattr(DialStore, "running", running)
+    # Read for dialling after the pause: what a revived campaign does first (the store's
+    # own check in begin_attempts would still stop its Originates; this catches it sooner).
+    reads: list[int] = []
+    due = DialStore.due_contacts
+
+    async def due_contacts(store: DialStore, pk: int, *args: Any) -> Any:
+        reads.append(sends.tick())
+        return await due(store, pk, *args)
+
+    monkeypatch.setattr(DialStore, "due_contacts", due_contacts)
     client = await env.gateway()
     api = await new_tenant(client, "acme", 10, 50)
     cid = await create(api, [number(i, 0) for i in range(8)], max_concurrent_calls=2)
@@ -149,6 +159,7 @@ async def test_a_read_of_running_campaigns_from_before_a_pause_cannot_revive_it(
     await wait_contacts(api, cid, having("completed", 2))
     release.set()
     await stays(lambda: not sends.after(paused, cid), QUIET, "an Originate after the pause")
+    assert [t for t in reads if t > paused] == [], "the paused campaign was read for dialling"
     assert (await campaign(api, cid))["counts"]["pending"] == 6
     stored = await stored_events(client, cid)
     assert [d for _, k, d in stored if d.get("outcome") == "not_sent"] == []

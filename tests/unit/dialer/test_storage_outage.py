@@ -119,7 +119,15 @@ async def test_one_event_that_cannot_be_applied_is_set_apart_not_the_batch(
         await command(api, cid, "start")
         # One place: every later contact was dialled, so the set-apart call freed it.
         found = await wait_contacts(api, cid, having("completed", 5), within=15)
-    assert found[poisoned]["status"] == "connected"  # its end is in the log, not applied
+    # Its end could not be applied as such, but it still ended: final, with the reason,
+    # so the campaign completes.
+    await wait_status(api, cid, "completed")
+    found = await contacts(api, cid)
+    assert (found[poisoned]["status"], found[poisoned]["last_outcome"]) == ("completed", "answered")
+    assert (
+        "could not be recorded: ValueError: a bug in one event"
+        in (found[poisoned]["hangup_cause_text"])
+    )
     apart = [e for e in logs if e["event"] == "call event set apart: it cannot be applied"]
     assert len(apart) == 1 and apart[0]["attempt_id"].endswith(f"-{found[poisoned]['id']}-1")
     assert "a bug in one event" in apart[0]["error"]

@@ -60,12 +60,12 @@ async def test_an_originate_never_answered_on_a_live_connection_is_judged_not_le
     """No response to one Originate while the connection stays up: it may have reached
     Asterisk, so it is never sent again; once a call it started would have a channel and
     Asterisk lists none, it is settled as lost and gives its place back."""
-    monkeypatch.setattr(reconcile, "UNCONFIRMED_GRACE", -4.7)  # judged 0.3 s after
+    monkeypatch.setattr(reconcile, "UNCONFIRMED_GRACE", -4.5)  # judged 0.5 s after
     fake = env.fake
     silent = number(1, 0)
     fake.unanswered_numbers.add(silent)
     client = await env.gateway()
-    client.app[READINESS].__self__._telephony.client.action_timeout = 0.3
+    client.app[READINESS].__self__._telephony.client.action_timeout = 1.0
     api = await new_tenant(client, "acme", 10, 50)
     phones = [silent, number(2, 0), number(3, 0)]
     cid = await create(api, phones, max_concurrent_calls=1, retries_per_contact=2,
