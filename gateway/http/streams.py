@@ -34,7 +34,7 @@ RESCAN_SECONDS = 2.0  # a feed re-reads even unwoken: nothing published is ever 
 # speak of; 1,000 streams, 50 ms), capped so events never wait longer than COALESCE_MAX.
 COALESCE_PER_STREAM = 50e-6
 COALESCE_MAX = 0.1
-WAKE_CHUNK = 50  # streams woken per turn of the event loop
+WAKE_CHUNK = 20  # streams woken per turn of the event loop
 
 
 class CampaignReader(Protocol):
