@@ -17,13 +17,14 @@ from aiohttp import web
 from gateway.domain.model import Campaign, CampaignStatus
 from gateway.http.errors import BadRequest, error_response
 from gateway.http.keys import LIVE_STATS, SERVICE, STREAMS, TENANT
-from gateway.http.streams import Stream, TooManyStreams
+from gateway.http.streams import Stream, StreamsClosing, TooManyStreams
 
 routes = web.RouteTableDef()
 
 METRICS_INTERVAL = 2.0
 METRICS_SHARED = 0.5  # a snapshot serves every stream of the campaign for this long
 HEARTBEAT_INTERVAL = 15.0
+LOOK_SECONDS = 2.0  # how often an idle stream checks that its client is still there
 
 
 def _unstored(kind: str, data: dict[str, Any]) -> bytes:
@@ -75,6 +76,8 @@ async def campaign_events(request: web.Request) -> web.StreamResponse:
         stream = await hub.open(campaign, resume_from)
     except TooManyStreams as exc:
         return error_response(429, str(exc))
+    except StreamsClosing as exc:
+        return error_response(503, str(exc))
     try:
         response = web.StreamResponse(
             headers={
@@ -129,5 +132,10 @@ async def _send(request: web.Request, response: web.StreamResponse, stream: Stre
             next_heartbeat = now + HEARTBEAT_INTERVAL
         if stream.closed:  # shutting down: what was read has been sent
             return
+        transport = request.transport
+        if transport is None or transport.is_closing():  # the client left: free its place
+            return
         wake_at = min(next_heartbeat, next_metrics) if running else next_heartbeat
-        await stream.wait(max(0.01, wake_at - now))
+        # At most LOOK_SECONDS asleep: a client that left is noticed without waiting for a
+        # write to fail (up to 15 s idle), which would hold its place against the limit.
+        await stream.wait(max(0.01, min(wake_at - now, LOOK_SECONDS)))

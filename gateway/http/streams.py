@@ -56,6 +56,10 @@ class TooManyStreams(Exception):
     pass
 
 
+class StreamsClosing(Exception):
+    pass
+
+
 class Stream:
     """One client's place in one campaign's events."""
 
@@ -213,6 +217,9 @@ class StreamHub:
         except BaseException:
             self._release(key.tenant_id)
             raise
+        if self.closing:  # shutting down: it ends after its opening block
+            self._release(key.tenant_id)
+            raise StreamsClosing("the gateway is shutting down; reconnect in a moment")
         if resume_from is None or resume_from >= feed.position:
             stream = Stream(feed, feed.position if resume_from is None else resume_from, False)
         else:

@@ -13,6 +13,7 @@ from gateway.store.tenants import TenantStore
 from gateway.timeutil import utcnow
 
 PROBE_SECONDS = 1.0
+PROBE_WAIT = 1.0  # a probe slower than this is reported as a failure (and kept running)
 
 
 class SqliteStore:
@@ -37,11 +38,16 @@ class SqliteStore:
         answer, and concurrent callers share one probe, so an unauthenticated /readyz
         cannot contend with the dialler for the write lock."""
         now = time.monotonic()
-        if self._probe is not None and now - self._probe_at < PROBE_SECONDS:
-            return await asyncio.shield(self._probe)
-        self._probe_at = now
-        self._probe = asyncio.ensure_future(self._write_probe())
-        return await asyncio.shield(self._probe)
+        probe = self._probe
+        stale = probe is None or (probe.done() and now - self._probe_at >= PROBE_SECONDS)
+        if stale or (probe is not None and probe.cancelled()):
+            self._probe_at = now  # never two at once: a slow probe is waited on, not doubled
+            probe = self._probe = asyncio.ensure_future(self._write_probe())
+        assert probe is not None
+        try:
+            return await asyncio.wait_for(asyncio.shield(probe), PROBE_WAIT)
+        except TimeoutError:
+            return f"database not writable: no write went through within {PROBE_WAIT:g} s"
 
     async def _write_probe(self) -> str:
         self.probes += 1

@@ -9,6 +9,7 @@ from gateway.daemon.app import create_app
 from gateway.http import sse
 from gateway.http.keys import STREAMS
 from tests.helpers import Api, csv_of, new_tenant, read_sse
+from tests.unit.dialer.support import until
 
 
 def stored(events: list[dict]) -> list[dict]:
@@ -136,10 +137,8 @@ async def test_shutdown_closes_streams(aiohttp_client, config) -> None:  # type:
     api = await new_tenant(client, "acme")
     cid = (await api.create_ok())["id"]
     stream = await api.request("GET", f"/campaigns/{cid}/events")
-    await asyncio.sleep(0.05)
-    assert client.app[STREAMS].subscriber_count == 1
+    await until(lambda: client.app[STREAMS].subscriber_count == 1, 5, "the stream open")
     client.app[STREAMS].close_all()  # what on_shutdown does
     async with asyncio.timeout(5):
         assert await stream.content.read() is not None
-    await asyncio.sleep(0.05)
-    assert client.app[STREAMS].subscriber_count == 0
+    await until(lambda: client.app[STREAMS].subscriber_count == 0, 5, "the stream closed")

@@ -57,6 +57,10 @@ async def count_reads(client: TestClient, api: Api, monkeypatch: pytest.MonkeyPa
 async def test_one_store_read_per_wake_up_whatever_the_number_of_streams(
     client: TestClient, api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Only wake-ups count here: no periodic re-read, and no stream overflows while the
+    # test reads the others one after another.
+    monkeypatch.setattr(streams, "RESCAN_SECONDS", 3600.0)
+    monkeypatch.setattr(streams, "BUFFER_EVENTS", 10_000)
     alone = await count_reads(client, api, monkeypatch, 1)
     crowd = await count_reads(client, api, monkeypatch, 40)
     # Before: every stream read for itself, 40 times as many reads.
@@ -112,3 +116,14 @@ async def test_concurrent_opens_cannot_pass_the_limit_together(
         *(acme.request("GET", f"/campaigns/{cid}/events") for _ in range(12))
     )
     assert sorted(r.status for r in answers) == [200] * 5 + [429] * 7
+
+
+async def test_a_stream_asked_for_during_shutdown_is_refused_not_left_open(
+    client: TestClient, api: Api
+) -> None:
+    cid = (await api.create_ok())["id"]
+    client.app[STREAMS].close_all()  # what on_shutdown does; a request arrives after it
+    late = await api.request("GET", f"/campaigns/{cid}/events")
+    assert late.status == 503
+    assert "shutting down" in (await late.json())["error"]
+    assert client.app[STREAMS].subscriber_count == 0
