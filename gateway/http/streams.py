@@ -78,7 +78,12 @@ class Stream:
         """From the feed: the events it just read (ids ascending)."""
         if self.behind:
             return
-        fresh = [e for e in entries if e[0] > self.queued] if entries else entries
+        if not entries:
+            return
+        # Usually the whole batch is new: no per-event filtering for each stream then.
+        fresh = (
+            entries if entries[0][0] > self.queued else [e for e in entries if e[0] > self.queued]
+        )
         if not fresh:
             return
         if len(self.buffer) + len(fresh) > BUFFER_EVENTS:

@@ -178,10 +178,6 @@ class CampaignStore:
         )
         return None if row is None else campaign_from_row(row)
 
-    async def by_pk(self, pk: int) -> Campaign | None:
-        row = await self._db.fetch_one("SELECT * FROM campaigns WHERE pk = ?", (pk,))
-        return None if row is None else campaign_from_row(row)
-
     async def list(self, tenant_id: int, limit: int, offset: int) -> tuple[list[Campaign], int]:
         rows = await self._db.fetch_all(
             f"SELECT * FROM campaigns WHERE tenant_id = ? AND {_VISIBLE}"

@@ -120,6 +120,10 @@ def having(status: str, count: int) -> Callable[[dict[str, dict[str, Any]]], boo
     return lambda found: sum(c["status"] == status for c in found.values()) == count
 
 
+def at_least(status: str, count: int) -> Callable[[dict[str, dict[str, Any]]], bool]:
+    return lambda found: sum(c["status"] == status for c in found.values()) >= count
+
+
 async def stored_events(client: TestClient, cid: str) -> list[tuple[int, str, dict[str, Any]]]:
     rows = await client.app[STORE].db.fetch_all(
         "SELECT e.id, e.type, e.data FROM events e JOIN campaigns c ON c.pk = e.campaign_pk"
