@@ -338,6 +338,10 @@ class Dispatcher:
         """Send one committed attempt's Originate. Whatever happens, the attempt is
         settled or followed: never left holding its place."""
         key = run.campaign.key
+        now = time.monotonic()
+        delay = self._capacity.write_at(run.campaign, run.tenant, now) - now
+        if delay > 0:  # paced on the wire too, not only when its token was taken
+            await asyncio.sleep(delay)
         if key not in self._running or self._closing:  # paused or stopped meanwhile
             self._recorder.put(NotSent(attempt_id, time.time(), "campaign no longer running"))
             return

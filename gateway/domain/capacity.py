@@ -73,6 +73,17 @@ class Capacity:
         for bucket in self._buckets(campaign, tenant, now):
             bucket.take(now)
 
+    def write_at(self, campaign: Campaign, tenant: Tenant, now: float) -> float:
+        """When a call whose token was taken may go out on the wire: never closer than
+        1/rate after the one before it, for every bucket. Tokens are taken when a round
+        picks its calls and the calls go out after the round's commit, whose time varies:
+        without this, two calls could leave a little closer than the rate allows."""
+        buckets = self._buckets(campaign, tenant, now)
+        at = max([now, *(bucket.next_write for bucket in buckets)])
+        for bucket in buckets:
+            bucket.next_write = at + 1.0 / bucket.rate
+        return at
+
     def forget(self, campaign: CampaignKey) -> None:
         """The campaign will not dial again (stopped, completed, deleted)."""
         self._campaign_buckets.pop(campaign, None)

@@ -40,3 +40,30 @@ def test_bucket_wait() -> None:
 def test_window_in_the_campaign_time_zone(utc: str, start: str, end: str, open_: bool) -> None:
     now = datetime.fromisoformat(utc).replace(tzinfo=UTC)
     assert window_open(now, "America/New_York", start, end) is open_
+
+
+def test_calls_go_out_no_closer_than_every_bucket_allows() -> None:
+    from gateway.domain.capacity import Capacity
+    from gateway.domain.model import Campaign, CampaignStatus, Tenant
+
+    def campaign_of(cid: str, cps: float | None) -> Campaign:
+        return Campaign(
+            pk=1, id=cid, tenant_id=1, name=cid, status=CampaignStatus.RUNNING,
+            agent_id="a", phone_number_id="p", max_concurrent_calls=5,
+            retries_per_contact=0, retry_delay_seconds=300, max_calls_per_second=cps,
+            ring_timeout_seconds=30, timezone="UTC", window_start=None, window_end=None,
+            scheduled_at=None, created_at="", started_at=None, completed_at=None,
+            created_by="acme",
+        )  # fmt: skip
+
+    capacity = Capacity(10, host_calls_per_second=10.0, now=0.0)
+    tenant = Tenant(1, "acme", 10, 4.0)
+    fast, slow = campaign_of("a", None), campaign_of("b", 2.0)
+    # Two calls whose tokens were taken in one round go out 1/rate apart (tenant 4/s).
+    assert capacity.write_at(fast, tenant, 10.0) == 10.0
+    assert capacity.write_at(fast, tenant, 10.0) == 10.25
+    # The 2/s campaign's own bucket spaces its calls 0.5 s apart.
+    assert capacity.write_at(slow, tenant, 10.0) == 10.5
+    assert capacity.write_at(slow, tenant, 10.6) == 11.0
+    # Late enough, nothing waits.
+    assert capacity.write_at(fast, tenant, 20.0) == 20.0
