@@ -61,6 +61,7 @@ class Config:
     host_max_concurrent_calls: int = 200  # the Asterisk node's own ceiling
     host_max_calls_per_second: float = 100.0
     default_country: str = "US"
+    allow_premium: bool = False  # premium-rate numbers in uploads (else refused, 400)
     default_timezone: str = "UTC"
     max_upload_bytes: int = 50 * 1024 * 1024
     max_streams_per_tenant: int = 100  # open SSE streams; beyond it 429
@@ -109,6 +110,7 @@ _TOML_KEYS: dict[tuple[str, str], str] = {
     ("dialer", "max_calls_per_second"): "host_max_calls_per_second",
     ("contacts", "default_country"): "default_country",
     ("contacts", "max_upload_bytes"): "max_upload_bytes",
+    ("contacts", "allow_premium"): "allow_premium",
     ("campaigns", "default_agent"): "default_agent",
     ("campaigns", "default_phone_number"): "default_phone_number",
     ("campaigns", "default_timezone"): "default_timezone",
@@ -118,8 +120,17 @@ _TOML_KEYS: dict[tuple[str, str], str] = {
 _ENV_NAMES: dict[str, str] = {"GATEWAY_" + name.upper(): name for name in set(_TOML_KEYS.values())}
 
 
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
 def _coerce(name: str, value: Any) -> Any:
     kind = {f.name: f.type for f in fields(Config)}[name]
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _BOOLEANS:
+            return _BOOLEANS[value.strip().lower()]
+        raise ConfigError(f"{name}: expected true or false, got {value!r}")
     try:
         if kind == "int":
             return int(value)

@@ -45,12 +45,18 @@ class ContactImport:
     BATCH_BYTES = 4 * 1024 * 1024  # of CSV text: about the values' size, counted for free
 
     def __init__(
-        self, store: CampaignStore, tenant: Tenant, choices: Choices, default_country: str
+        self,
+        store: CampaignStore,
+        tenant: Tenant,
+        choices: Choices,
+        default_country: str,
+        *,
+        allow_premium: bool = False,
     ) -> None:
         self._store = store
         self._tenant = tenant
         self._choices = choices
-        self._csv = CsvContacts(default_country)
+        self._csv = CsvContacts(default_country, allow_premium=allow_premium)
         self._batch: list[Row] = []
         self._batch_bytes = 0
         self._writing: asyncio.Task[None] | None = None
@@ -123,15 +129,24 @@ class CampaignService:
         bus: EventBus,
         choices: Choices,
         default_country: str,
+        *,
+        allow_premium: bool = False,
     ) -> None:
         self.store = store
         self.bus = bus
         self.choices = choices
         self.default_country = default_country
+        self.allow_premium = allow_premium
         self.on_status_change: Callable[[Campaign], None] = lambda campaign: None
 
     def new_import(self, tenant: Tenant) -> ContactImport:
-        return ContactImport(self.store, tenant, self.choices, self.default_country)
+        return ContactImport(
+            self.store,
+            tenant,
+            self.choices,
+            self.default_country,
+            allow_premium=self.allow_premium,
+        )
 
     async def get(self, tenant: Tenant, campaign_id: str) -> Campaign:
         campaign = await self.store.get(tenant.id, campaign_id)

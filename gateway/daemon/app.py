@@ -64,7 +64,11 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     app[STORE] = store
     app[STREAMS] = StreamHub(app[BUS], store.campaigns, config.max_streams_per_tenant)
     app[SERVICE] = CampaignService(
-        store.campaigns, app[BUS], config.choices(), config.default_country
+        store.campaigns,
+        app[BUS],
+        config.choices(),
+        config.default_country,
+        allow_premium=config.allow_premium,
     )
     log.info("database open", path=config.db_path)
     yield

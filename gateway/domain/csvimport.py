@@ -39,8 +39,9 @@ class CsvError(ValueError):
 class CsvContacts:
     """Feed it the upload's bytes in any chunking; it returns complete, validated rows."""
 
-    def __init__(self, default_region: str) -> None:
+    def __init__(self, default_region: str, *, allow_premium: bool = False) -> None:
         self._region = default_region
+        self._allow_premium = allow_premium  # premium-rate numbers (else a row error)
         self._decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
         self._tail = ""
         self._line = 0  # number of the last complete line consumed
@@ -113,6 +114,7 @@ class CsvContacts:
         phone_index = self._phone_index
         custom = self._custom
         region = self._region
+        allow_premium = self._allow_premium
         long_lines = widest > self._smallest_budget
         for number, fields in enumerate(parsed, first):
             if not fields or not "".join(fields).strip():
@@ -125,7 +127,7 @@ class CsvContacts:
             if len(fields) != columns:
                 raise CsvError(f"{len(fields)} values but the header has {columns} columns", number)
             try:
-                phone = normalise(fields[phone_index], region)
+                phone = normalise(fields[phone_index], region, allow_premium=allow_premium)
             except InvalidNumber as exc:
                 raise CsvError(str(exc), number) from None
             values = custom(fields)

@@ -1,104 +1,225 @@
-"""Phone numbers as people write them → E.164.
+"""Phone numbers as people write them → E.164, exactly as libphonenumber reads them.
 
-`phonenumbers.parse` costs ~30 µs a number, too slow for a million-row upload, so this
-module does the common work itself (strip punctuation, resolve international and national
-prefixes) and uses phonenumbers' metadata only for the country codes, prefixes and the
-possible lengths of national numbers, cached per country code.
+A number is accepted when `phonenumbers.parse(raw, default_region)` reads it, with no
+extension, `phonenumbers.is_valid_number` calls it valid (its own per-region patterns, not
+length alone), and its type is one a campaign may call (ACCEPTED; premium rate only when
+the operator allows it). The E.164 form returned is `format_number(parse(...), E164)`.
+
+`phonenumbers.parse` plus `is_valid_number` cost ~30 µs a number, too slow for a million-row
+upload, so the common case takes a fast path: a number written with ASCII digits, at most
+one leading "+" and the punctuation in _PUNCTUATION. For such text every step of parse()
+that looks at other characters (RFC 3966 parameters, extensions, letters, non-ASCII
+digits, leading text) provably does nothing, and the remaining steps are transcribed in
+`_read` and numberplan.Plan over the same compiled metadata. Anything else goes through
+phonenumbers itself.
 """
 
 from __future__ import annotations
 
-import functools
-
 import phonenumbers
-from phonenumbers import PhoneMetadata
-from phonenumbers.data import _COUNTRY_CODE_TO_REGION_CODE as _CC_TO_REGIONS
+from phonenumbers import NumberParseException, PhoneNumberType
 
-_PUNCTUATION = str.maketrans("", "", " \u00a0-‐‑‒–—().[]/\\")
+from gateway.domain import numberplan
+from gateway.domain.numberplan import TOO_LONG, UNKNOWN
+
+# Mobile, fixed-line, toll-free and VoIP numbers, and the other kinds that reach a person
+# at an ordinary rate: UAN (a company's single number), shared cost, personal numbers
+# (follow-me numbers). Refused: pager (cannot take a call), voicemail access (reaches a
+# mailbox system, never a person) and premium rate unless the operator allows it.
+ACCEPTED = frozenset(
+    {
+        PhoneNumberType.FIXED_LINE,
+        PhoneNumberType.MOBILE,
+        PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        PhoneNumberType.TOLL_FREE,
+        PhoneNumberType.VOIP,
+        PhoneNumberType.UAN,
+        PhoneNumberType.SHARED_COST,
+        PhoneNumberType.PERSONAL_NUMBER,
+    }
+)
+_REFUSED_KINDS = {
+    PhoneNumberType.PREMIUM_RATE: (
+        "a premium-rate number (allowed only with [contacts] allow_premium = true)"
+    ),
+    PhoneNumberType.PAGER: "a pager number, which cannot take a call",
+    PhoneNumberType.VOICEMAIL: "a voicemail access number, not a person's",
+}
+
+# All in phonenumbers' _VALID_PUNCTUATION, none starts an extension or a second number.
+_PUNCTUATION = " \u00a0-.()/"
+_MAX_INPUT = 250  # phonenumbers' _MAX_INPUT_STRING_LENGTH
+_MIN_NSN, _MAX_NSN = 2, 17  # _MIN_LENGTH_FOR_NSN, _MAX_LENGTH_FOR_NSN
+
+_PARSE_ERRORS = {
+    NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
+    NumberParseException.NOT_A_NUMBER: "not a dialable phone number",
+    NumberParseException.TOO_SHORT_AFTER_IDD: "too short to be a phone number",
+    NumberParseException.TOO_SHORT_NSN: "too short to be a phone number",
+    NumberParseException.TOO_LONG: "too long to be a phone number",
+}
 
 
 class InvalidNumber(ValueError):
     pass
 
 
-_COUNTRY_CODES = frozenset(str(code) for code in _CC_TO_REGIONS)
-_LENGTHS: dict[str, frozenset[int]] = {}  # country code → possible national lengths
+class _Refused(Exception):
+    """A NumberParseException of the fast path (its error_type)."""
+
+    def __init__(self, error_type: int) -> None:
+        super().__init__(error_type)
+        self.error_type = error_type
 
 
-def _lengths_for(code: str) -> frozenset[int]:
-    lengths = _LENGTHS.get(code)
-    if lengths is None:
-        lengths = _LENGTHS[code] = _possible_lengths(int(code))
-    return lengths
+def normalise(raw: str, default_region: str, *, allow_premium: bool = False) -> str:
+    """The number in E.164 ("+14155550123"), or InvalidNumber saying why not.
 
-
-def _possible_lengths(country_code: int) -> frozenset[int]:
-    lengths: set[int] = set()
-    for region in _CC_TO_REGIONS.get(country_code, ()):
-        meta = (
-            PhoneMetadata.metadata_for_nongeo_region(country_code)
-            if region == "001"
-            else PhoneMetadata.metadata_for_region(region)
-        )
-        if meta is not None and meta.general_desc is not None:
-            lengths.update(meta.general_desc.possible_length or ())
-    return frozenset(lengths)
-
-
-@functools.lru_cache(maxsize=256)
-def _region(region: str) -> tuple[str, tuple[str, ...], str]:
-    """(country code, international prefixes, national prefix) of a region, e.g. GB."""
-    meta = PhoneMetadata.metadata_for_region(region.upper())
-    if meta is None:
-        raise InvalidNumber(f"unknown default country {region!r}")
-    prefixes = ["00"]
-    if meta.international_prefix and meta.international_prefix.isdigit():
-        prefixes.insert(0, meta.international_prefix)
-    return str(meta.country_code), tuple(dict.fromkeys(prefixes)), meta.national_prefix or ""
-
-
-def _split_country_code(digits: str) -> tuple[str, str] | None:
-    for size in (1, 2, 3):
-        code = digits[:size]
-        if code in _COUNTRY_CODES:
-            return code, digits[size:]
-    return None
-
-
-def normalise(raw: str, default_region: str) -> str:
-    """The number in E.164 ("+14155550100"), or InvalidNumber saying why not."""
-    text = raw.strip()
-    if "(0)" in text:  # "+44 (0)20 ...": the bracketed trunk prefix is not dialled
-        text = text.replace("(0)", "")
-    text = text.translate(_PUNCTUATION)
-    if not text:
-        raise InvalidNumber("empty phone number")
-    if text[0] == "+":
-        digits = text[1:]
+    `default_region` (case-insensitive, e.g. "GB") is the country of numbers written
+    without a country code."""
+    # Deletes _PUNCTUATION's characters (faster than str.translate).
+    text = raw.replace(" ", "").replace("-", "").replace("(", "").replace(")", "")
+    text = text.replace(".", "").replace("/", "").replace("\u00a0", "")
+    plus = text[:1] == "+"
+    digits = text[1:] if plus else text
+    number = None
+    try:
+        if len(digits) >= 3 and digits.isdigit() and digits.isascii() and len(raw) <= _MAX_INPUT:
+            number = _read(plus, digits, default_region)
+        if number is None:
+            number = _read_slow(raw, default_region.upper())
+    except _Refused as exc:
+        if exc.error_type == NumberParseException.INVALID_COUNTRY_CODE and not (
+            plus or is_valid_region(default_region)
+        ):
+            raise InvalidNumber(f"unknown default country {default_region!r}") from None
+        why = _PARSE_ERRORS.get(exc.error_type, "not a dialable phone number")
+        raise InvalidNumber(_explain(why, raw)) from None
+    calling, nsn = number
+    kind = calling.kind(nsn)
+    if kind in ACCEPTED or (allow_premium and kind == PhoneNumberType.PREMIUM_RATE):
+        return f"+{calling.text}{nsn}"
+    if kind == UNKNOWN:
+        why = f"not a valid number (libphonenumber knows no such +{calling.text} number)"
     else:
-        digits = ""
-        country, intl_prefixes, national_prefix = _region(default_region)
-        for prefix in intl_prefixes:
-            if text.startswith(prefix):
-                digits = text[len(prefix) :]
-                break
-        if not digits:
-            national = text
-            if national_prefix and national.startswith(national_prefix):
-                stripped = national[len(national_prefix) :]
-                if len(stripped) in _lengths_for(country):
-                    national = stripped
-            digits = country + national
-    if not (digits.isascii() and digits.isdigit()):
-        raise InvalidNumber(f"not a dialable phone number: {raw.strip()[:40]!r}")
-    split = _split_country_code(digits)
-    if split is None:
-        raise InvalidNumber(f"unknown country code in {raw.strip()[:40]!r}")
-    code, national = split
-    if len(national) not in _lengths_for(code):
-        raise InvalidNumber(f"wrong length for a +{code} number: {raw.strip()[:40]!r}")
-    return "+" + digits
+        why = _REFUSED_KINDS[kind]
+    raise InvalidNumber(_explain(why, raw))
 
 
 def is_valid_region(region: str) -> bool:
     return region.upper() in phonenumbers.SUPPORTED_REGIONS
+
+
+def _explain(why: str, raw: str) -> str:
+    shown = raw.strip()
+    return f"{why}: {shown[:40]!r}" if shown else "empty phone number"
+
+
+Number = tuple[numberplan.CallingCode, str]  # and the national significant number
+
+
+def _read_slow(raw: str, region: str) -> Number:
+    """phonenumbers itself, for text the fast path does not cover."""
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except NumberParseException as exc:
+        raise _Refused(exc.error_type) from None
+    if parsed.extension:
+        raise InvalidNumber(_explain("an extension cannot be dialled: give the number alone", raw))
+    nsn = phonenumbers.national_significant_number(parsed)
+    return numberplan.calling_code(parsed.country_code), nsn
+
+
+def _home(region: str) -> tuple[numberplan.Plan, numberplan.CallingCode] | None:
+    """The default region's plan and calling code; None for an unknown region."""
+    home = _HOMES.get(region, False)
+    if home is False:
+        upper = region.upper()
+        plan = numberplan.for_region(upper) if upper in phonenumbers.SUPPORTED_REGIONS else None
+        home = (plan, numberplan.calling_code(plan.country_code)) if plan is not None else None
+        _HOMES[region] = home
+    return home  # type: ignore[return-value]
+
+
+_HOMES: dict[str, tuple[numberplan.Plan, numberplan.CallingCode] | bool | None] = {}
+
+
+def _read(plus: bool, digits: str, region: str) -> Number | None:
+    """phonenumbers.parse(text, region) for text of ASCII digits (at least 3) after at most
+    one "+", punctuation aside. None when a plan involved is one phonenumbers' own code
+    must read."""
+    home = _home(region)
+    if home is not None and not home[0].exact:
+        return None
+    if plus:  # _maybe_extract_country_code, FROM_NUMBER_WITH_PLUS_SIGN
+        if len(digits) <= _MIN_NSN:
+            raise _Refused(NumberParseException.TOO_SHORT_AFTER_IDD)
+        calling, national = _split_country_code(digits)
+        if calling is None:  # parse() strips the "+" and tries again
+            calling, national = _without_plus(digits, home)
+            if calling is None:
+                raise _Refused(NumberParseException.INVALID_COUNTRY_CODE)
+    else:
+        if home is None:  # _check_region_for_parsing
+            raise _Refused(NumberParseException.INVALID_COUNTRY_CODE)
+        calling, national = _without_plus(digits, home)
+    if calling is None:
+        assert home is not None
+        plan, calling = home
+        national = digits
+    else:
+        plan = calling.plan
+        if not plan.exact:
+            return None
+    if len(national) < _MIN_NSN:
+        raise _Refused(NumberParseException.TOO_SHORT_NSN)
+    stripped = plan.strip_national_prefix(national)
+    if stripped != national and plan.test_length(stripped) not in _KEEP_PREFIX:
+        national = stripped
+    if len(national) < _MIN_NSN:
+        raise _Refused(NumberParseException.TOO_SHORT_NSN)
+    if len(national) > _MAX_NSN:
+        raise _Refused(NumberParseException.TOO_LONG)
+    return calling, national
+
+
+_KEEP_PREFIX = frozenset({numberplan.TOO_SHORT, numberplan.LOCAL_ONLY, numberplan.INVALID_LENGTH})
+_NO_CODE: tuple[None, str] = (None, "")
+
+
+def _without_plus(
+    digits: str, home: tuple[numberplan.Plan, numberplan.CallingCode] | None
+) -> tuple[numberplan.CallingCode | None, str]:
+    """_maybe_extract_country_code for digits without a "+": after the home region's
+    international prefix, or the home country code written without one."""
+    if home is None:
+        return _NO_CODE
+    plan, calling = home
+    idd = plan.idd.match(digits) if plan.idd is not None else None
+    if idd is not None and digits[idd.end() : idd.end() + 1] != "0":  # _parse_prefix_as_idd
+        full = digits[idd.end() :]
+        if len(full) <= _MIN_NSN:
+            raise _Refused(NumberParseException.TOO_SHORT_AFTER_IDD)
+        found, national = _split_country_code(full)
+        if found is None:
+            raise _Refused(NumberParseException.INVALID_COUNTRY_CODE)
+        return found, national
+    if digits.startswith(plan.cc):
+        potential = plan.strip_national_prefix(digits[len(plan.cc) :])
+        if (not plan.matches_general(digits) and plan.matches_general(potential)) or (
+            plan.test_length(digits) == TOO_LONG
+        ):
+            return calling, potential
+    return _NO_CODE
+
+
+_COUNTRY_CODES = {str(code): code for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE}
+
+
+def _split_country_code(digits: str) -> tuple[numberplan.CallingCode | None, str]:
+    """_extract_country_code (no calling code starts with 0)."""
+    for size in (1, 2, 3):
+        code = _COUNTRY_CODES.get(digits[:size])
+        if code is not None:
+            return numberplan.calling_code(code), digits[size:]
+    return None, digits

@@ -56,7 +56,9 @@ async def test_same_number_in_two_campaigns_is_fine(api: Api) -> None:
         (b"", "contacts: the file is empty"),
         (b"name\nAl\n", "contacts: row 1: the header has no phone_number column"),
         (b"phone_number\n", "no contact rows"),
-        (b"phone_number\n+14155550100\n\n+1415\n", "contacts: row 4: wrong length"),
+        (b"phone_number\n+14155550100\n\n+1415\n", "contacts: row 4: not a valid number"),
+        (b"phone_number\n+14155550100\n+1 (155) 555-0100\n", "contacts: row 3: not a valid"),
+        (b"phone_number\n+14155550100\n415 555 0100 x7\n", "row 3: an extension cannot"),
         (b"phone_number\n+14155550100\n \n", None),  # a blank line is not a contact
         (b"phone_number,x\n+14155550100,\x00\n", "contacts: row 2: control character"),
         (b"phone_number,x\n+14155550100,a\rAction: Hangup\n", "row 2: control character"),
@@ -159,6 +161,20 @@ async def test_truncated_body_refused(api: Api) -> None:
     assert response.status == 400
     assert "incomplete" in (await response.json())["error"]
     await assert_nothing_left(api)
+
+
+async def test_premium_rate_numbers_need_the_operators_consent(aiohttp_client, config) -> None:  # type: ignore[no-untyped-def]
+    csv = "phone_number\n+14155550100\n+1 900 234 5678\n"
+    refused = await new_tenant(await aiohttp_client(create_app(config)), "acme")
+    response = await refused.create(csv)
+    body = await response.json()
+    assert response.status == 400, body
+    assert body["row"] == 3 and "allow_premium = true" in body["error"]
+    await assert_nothing_left(refused)
+    allowed = await aiohttp_client(create_app(replace(config, allow_premium=True)))
+    api = await new_tenant(allowed, "globex")  # same database, another tenant
+    created = await api.create_ok(csv)
+    assert created["counts"]["total"] == 2
 
 
 async def test_size_limit(aiohttp_client, config) -> None:  # type: ignore[no-untyped-def]

@@ -91,3 +91,15 @@ def test_max_streams_per_tenant_from_file_and_environment(tmp_path: Path) -> Non
     assert load(path, environ=env).max_streams_per_tenant == 1000
     with pytest.raises(ConfigError, match="max_streams_per_tenant"):
         load(environ={"GATEWAY_MAX_STREAMS_PER_TENANT": "0"})
+
+
+def test_allow_premium_from_file_and_environment(tmp_path: Path) -> None:
+    assert load(environ={}).allow_premium is False
+    path = write(tmp_path, "[contacts]\nallow_premium = true\n")
+    assert load(path, environ={}).allow_premium is True
+    assert load(path, environ={"GATEWAY_ALLOW_PREMIUM": "false"}).allow_premium is False
+    assert load(environ={"GATEWAY_ALLOW_PREMIUM": "1"}).allow_premium is True
+    with pytest.raises(ConfigError, match="allow_premium: expected true or false"):
+        load(environ={"GATEWAY_ALLOW_PREMIUM": "maybe"})
+    with pytest.raises(ConfigError, match="allow_premium: expected true or false"):
+        load(write(tmp_path, "[contacts]\nallow_premium = 2\n"), environ={})

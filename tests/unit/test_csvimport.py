@@ -25,6 +25,15 @@ def parse(data: bytes, chunk: int = 65536, region: str = "US") -> tuple[list, Cs
     return rows, parser
 
 
+def test_premium_rate_numbers_only_when_the_operator_allows_them() -> None:
+    data = b"phone_number\n+14155550100\n+1 900 234 5678\n"
+    parser = CsvContacts("US", allow_premium=True)
+    rows = parser.feed(data) + parser.finish()
+    assert [r[1] for r in rows] == ["+14155550100", "+19002345678"]
+    with pytest.raises(CsvError, match="row 3: a premium-rate number"):
+        parse(data)
+
+
 def test_rows_numbered_as_lines_and_normalised() -> None:
     rows, parser = parse(GOOD)
     assert parser.custom_field_names == ["name", "city"]
@@ -64,6 +73,8 @@ def test_empty_named_columns_are_dropped() -> None:
         (b"phone_number\n+14155550100\n\n", None, None),  # fine: trailing blank lines
         (b"phone_number,name\n+14155550100,Al\n,Bo\n", 3, "empty phone number"),
         (b"phone_number\n+14155550100\nnot a number\n", 3, "not a dialable"),
+        (b"phone_number\n+14155550100\n+1 055 123 4567\n", 3, "not a valid number"),
+        (b"phone_number\n+14155550100\n\n+1 900 234 5678\n", 4, "premium-rate"),
         (b"phone_number,n\n+14155550100,a\x00b\n", 2, "control character"),
         (b"phone_number,n\n+14155550100,a\rb\n", 2, "control character"),
         (b"phone_number,n\n+14155550100,a\x1b[31m\n", 2, "control character"),

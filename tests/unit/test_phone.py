@@ -1,6 +1,6 @@
 import pytest
 
-from gateway.domain.phone import InvalidNumber, normalise
+from gateway.domain.phone import InvalidNumber, is_valid_region, normalise
 
 
 @pytest.mark.parametrize(
@@ -10,13 +10,26 @@ from gateway.domain.phone import InvalidNumber, normalise
         ("415.555.0100", "US", "+14155550100"),
         ("1-415-555-0100", "US", "+14155550100"),
         ("(415) 555 0100", "US", "+14155550100"),
+        ("14155550100", "US", "+14155550100"),  # the country code without a "+"
         ("011 44 20 7946 0958", "US", "+442079460958"),
-        ("00 44 20 7946 0958", "US", "+442079460958"),
+        ("00 44 20 7946 0958", "DE", "+442079460958"),  # each region its own prefix
         ("020 7946 0958", "GB", "+442079460958"),
         ("+44 (0)20 7946 0958", "US", "+442079460958"),
-        ("07700 900123", "GB", "+447700900123"),
+        ("+44 020 7946 0958", "US", "+442079460958"),  # the trunk 0 is not dialled
+        ("07400 123456", "GB", "+447400123456"),
         ("  +33 1 23 45 67 89  ", "US", "+33123456789"),
         ("+1\u00a0415\u00a0555\u00a00100", "US", "+14155550100"),
+        ("+39 06 6988 1234", "GB", "+390669881234"),  # Italy keeps its leading 0
+        ("030 12345678", "de", "+493012345678"),  # the region in any case
+        # Regressions (issue 12): what libphonenumber makes of them, not a guess.
+        ("8 0152 45-09-11", "BY", "+375152450911"),  # national prefix 8 and then 0
+        ("8 029 491-19-11", "BY", "+375294911911"),
+        ("011 15-2345-6789", "AR", "+5491123456789"),  # 0 + area 11 + mobile 15 → 9 11
+        # Not the fast path: phonenumbers itself reads these.
+        ("Tel: +44 20 7946 0958", "US", "+442079460958"),
+        ("1-800-FLOWERS", "US", "+18003569377"),  # letters on the keypad
+        ("４１５５５５０１００", "US", "+14155550100"),  # full-width digits
+        ("++1 415 555 0100", "US", "+14155550100"),
     ],
 )
 def test_people_write_numbers_many_ways(raw: str, region: str, e164: str) -> None:
@@ -24,19 +37,59 @@ def test_people_write_numbers_many_ways(raw: str, region: str, e164: str) -> Non
 
 
 @pytest.mark.parametrize(
-    "raw",
+    ("raw", "why"),
     [
-        "",
-        "   ",
-        "abc",
-        "+1 415 555 010",
-        "12",
-        "+999 123456",
-        "415-555-0100 x12",
-        "+1-800-FLOWERS",
-        "４１５５５５０１００",
+        ("", "empty phone number"),
+        ("   ", "empty phone number"),
+        ("abc", "not a dialable phone number"),
+        ("12", "not a valid number"),
+        ("+1 415 555 010", "not a valid number"),  # too short for the US plan
+        ("+999 123456", "unknown country code"),
+        ("00 44 20 7946 0958", "not a valid number"),  # from the US that is 011, not 00
+        ("+1 (055) 123-4567", "not a valid number"),  # no area code starts with 0 ...
+        ("+1 155 123 4567", "not a valid number"),  # ... or 1
+        ("+1 555 123 0000", "not a valid number"),  # nor is 555 an area code
+        ("+44 7700 900123", "not a valid number"),  # Ofcom's range for drama
+        ("415-555-0100 x12", "an extension cannot be dialled"),
+        ("415-555-0100 ext. 12", "an extension cannot be dialled"),
+        ("+1 900 234 5678", "premium-rate"),
+        ("+44 7640 123456", "a pager number"),
+        ("+49 177 99 1234567", "a voicemail access number"),
+        ("1" * 300, "too long"),
     ],
 )
-def test_undialable(raw: str) -> None:
-    with pytest.raises(InvalidNumber):
+def test_undialable(raw: str, why: str) -> None:
+    with pytest.raises(InvalidNumber, match=why):
         normalise(raw, "US")
+
+
+def test_premium_rate_only_when_allowed() -> None:
+    assert normalise("+1 900 234 5678", "US", allow_premium=True) == "+19002345678"
+    assert normalise("0901 234 5678", "GB", allow_premium=True) == "+449012345678"
+    with pytest.raises(InvalidNumber, match="allow_premium"):
+        normalise("0901 234 5678", "GB")
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "e164"),
+    [
+        ("+44 800 123 4567", "US", "+448001234567"),  # toll free
+        ("056 1234 5678", "GB", "+445612345678"),  # VoIP
+        ("055 1234 5678", "GB", "+445512345678"),  # UAN (a company's number)
+        ("0180 1 2345", "DE", "+4918012345"),  # shared cost
+        ("070 1234 5678", "GB", "+447012345678"),  # personal (follow-me)
+    ],
+)
+def test_other_kinds_that_reach_a_person(raw: str, region: str, e164: str) -> None:
+    assert normalise(raw, region) == e164
+
+
+def test_unknown_default_country() -> None:
+    with pytest.raises(InvalidNumber, match="unknown default country 'XX'"):
+        normalise("020 7946 0958", "XX")
+    assert normalise("+44 20 7946 0958", "XX") == "+442079460958"  # not needed here
+
+
+def test_regions() -> None:
+    assert is_valid_region("GB") and is_valid_region("gb")
+    assert not is_valid_region("XX") and not is_valid_region("001")

@@ -1,0 +1,192 @@
+"""gateway.domain.phone against libphonenumber (the phonenumbers package) as the oracle.
+
+The oracle's answer for (text, region): phonenumbers.parse(text, region) in E.164 when it
+parses, has no extension, is_valid_number() says valid and its type is one the gateway
+accepts (premium rate only when allowed); otherwise a refusal."""
+
+from __future__ import annotations
+
+import random
+
+import phonenumbers
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from phonenumbers import PhoneNumberFormat, PhoneNumberType, phonenumberutil
+
+from gateway.domain import numberplan, phone
+from gateway.domain.phone import ACCEPTED, InvalidNumber, normalise
+
+REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
+ALL_TYPES = [t for t in PhoneNumberType.values() if t != PhoneNumberType.UNKNOWN]
+
+
+def oracle(text: str, region: str, allow_premium: bool = False) -> str | None:
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if number.extension or not phonenumbers.is_valid_number(number):
+        return None
+    kind = phonenumbers.number_type(number)
+    if kind in ACCEPTED or (allow_premium and kind == PhoneNumberType.PREMIUM_RATE):
+        return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    return None
+
+
+def gateway(text: str, region: str, allow_premium: bool = False) -> str | None:
+    try:
+        return normalise(text, region, allow_premium=allow_premium)
+    except InvalidNumber:
+        return None
+
+
+def corpus() -> list[tuple[str, str]]:
+    """Issue 12's corpus: every region's example fixed-line, mobile and toll-free number,
+    written five ways."""
+    written = []
+    for region in REGIONS:
+        for kind in (PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE, PhoneNumberType.TOLL_FREE):
+            number = phonenumbers.example_number_for_type(region, kind)
+            if number is None:
+                continue
+            written += [
+                (phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL), region),
+                (phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL), region),
+                (phonenumbers.format_number(number, PhoneNumberFormat.E164), region),
+                (phonenumbers.format_out_of_country_calling_number(number, "US"), "US"),
+                (phonenumbers.format_out_of_country_calling_number(number, "DE"), "DE"),
+            ]
+    return written
+
+
+def test_corpus_matches_libphonenumber() -> None:
+    different, refused, accepted_invalid = [], [], []
+    written = corpus()
+    for text, region in written:
+        number = phonenumbers.parse(text, region)
+        valid = phonenumbers.is_valid_number(number)
+        want = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+        got = gateway(text, region)
+        if got is None and valid:
+            refused.append((text, region, want))
+        elif got is not None and not valid:
+            accepted_invalid.append((text, region, got))
+        elif got is not None and got != want:
+            different.append((text, region, got, want))
+    assert len(written) > 3000  # 3,365 with phonenumbers 9.0
+    assert different == []
+    assert refused == []
+    assert accepted_invalid == []
+
+
+def example_numbers() -> list[tuple[str, phonenumbers.PhoneNumber]]:
+    found = [(r, phonenumbers.example_number_for_type(r, t)) for r in REGIONS for t in ALL_TYPES]
+    for code in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS:
+        found += [("001", phonenumbers.example_number_for_non_geo_entity(code))]
+    return [(region, number) for region, number in found if number is not None]
+
+
+def test_every_example_number_of_every_type_and_nongeographic_code() -> None:
+    """Written in E.164 and nationally; premium rate both refused and allowed; and the
+    type the compiled plans give is number_type()'s."""
+    wrong = []
+    for region, number in example_numbers():
+        e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+        national = phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
+        cases = [(e164, "US"), (national, region if region != "001" else "US")]
+        for text, home in cases:
+            for allow in (False, True):
+                if gateway(text, home, allow) != oracle(text, home, allow):
+                    wrong.append((text, home, allow))
+        nsn = phonenumbers.national_significant_number(number)
+        found, kind = numberplan.calling_code(number.country_code).region_and_kind(nsn)
+        assert found == phonenumbers.region_code_for_number(number), e164
+        if phonenumbers.is_valid_number(number):
+            plan = numberplan.for_region_or_calling_code(number.country_code, found)  # type: ignore[arg-type]
+            assert plan is not None
+            assert plan.number_type(nsn) == phonenumbers.number_type(number), e164
+        else:
+            assert kind == numberplan.UNKNOWN, e164
+    assert wrong == []
+
+
+# Text as people (and spreadsheets) write numbers: a prefix, digits, punctuation anywhere.
+_PREFIXES = ["", "", "+", "+", "0", "00", "011", "8", "810", "1", "+0", "++", "(", "+ "]
+_STYLES = [PhoneNumberFormat.E164, PhoneNumberFormat.INTERNATIONAL, PhoneNumberFormat.NATIONAL]
+_PUNCTUATION = [" ", "-", ".", "(", ")", "/", "\u00a0", "x", "#", ";", ",", "~", "*", "[", "]"]
+
+
+@st.composite
+def written_numbers(draw: st.DrawFn) -> str:
+    if draw(st.booleans()):  # an example number, written some way, perhaps mistyped
+        _, number = draw(st.sampled_from(EXAMPLES))
+        style = draw(st.sampled_from(_STYLES))
+        text = phonenumbers.format_number(number, style)
+        if draw(st.booleans()):
+            text = phonenumbers.format_out_of_country_calling_number(
+                number, draw(st.sampled_from(REGIONS))
+            )
+    else:
+        text = draw(st.sampled_from(_PREFIXES)) + draw(st.text("0123456789", max_size=16))
+    chars = list(text)
+    for _ in range(draw(st.integers(0, 3))):
+        at = draw(st.integers(0, len(chars)))
+        insert = draw(st.sampled_from([*"0123456789", *_PUNCTUATION, "ext", "A"]))
+        if chars and draw(st.booleans()):
+            chars[min(at, len(chars) - 1)] = insert
+        else:
+            chars.insert(at, insert)
+    return "".join(chars)
+
+
+EXAMPLES = example_numbers()
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    text=written_numbers(),
+    region=st.sampled_from([*REGIONS, "US", "GB", "DE", "BY", "AR", "RU", "IT"]),
+    allow_premium=st.booleans(),
+)
+@example(text="8 0152 45-09-11", region="BY", allow_premium=False)
+@example(text="011 15-2345-6789", region="AR", allow_premium=False)
+@example(text="+0044 20 7946 0958", region="DE", allow_premium=False)  # "+" then an IDD
+def test_any_text_as_libphonenumber_reads_it(text: str, region: str, allow_premium: bool) -> None:
+    assert gateway(text, region, allow_premium) == oracle(text, region, allow_premium)
+
+
+@pytest.mark.parametrize("region", ["US", "GB", "DE", "BY", "AR", "RU", "IN", "BR", "CN", "BS"])
+@settings(max_examples=300, deadline=None)
+@given(digits=st.text("0123456789", min_size=3, max_size=18), plus=st.booleans())
+def test_random_digits_on_the_fast_path(region: str, digits: str, plus: bool) -> None:
+    text = ("+" if plus else "") + digits
+    assert gateway(text, region) == oracle(text, region)
+
+
+def test_what_the_fast_path_relies_on() -> None:
+    """The fast path transcribes phonenumbers' parse(); these are the facts about it that
+    make skipping its other steps safe (checked, so an upgrade that changes them fails)."""
+    assert phonenumberutil._MAX_INPUT_STRING_LENGTH == phone._MAX_INPUT
+    assert phonenumberutil._MIN_LENGTH_FOR_NSN == phone._MIN_NSN
+    assert phonenumberutil._MAX_LENGTH_FOR_NSN == phone._MAX_NSN
+    assert phonenumberutil._MAX_LENGTH_COUNTRY_CODE == 3
+    for char in phone._PUNCTUATION:
+        assert char in phonenumberutil._VALID_PUNCTUATION
+        assert phonenumberutil._UNWANTED_END_CHAR_PATTERN.fullmatch(char)
+    # No text of digits and that punctuation holds an extension or a second number.
+    sample = "1 2-3.4(5)6/7\u00a08" * 3
+    assert not phonenumberutil._EXTN_PATTERN.search(sample)
+    assert not phonenumberutil._SECOND_NUMBER_START_PATTERN.search(sample)
+    assert not phonenumberutil._VALID_ALPHA_PHONE_PATTERN.fullmatch(sample)
+    assert all(numberplan.for_region(r).exact for r in REGIONS)  # type: ignore[union-attr]
+
+
+def test_random_plus_one_numbers() -> None:
+    """The issue's other measure: random +1 numbers, most of them invalid (area codes
+    starting with 0 or 1, and the like): every one refused exactly when phonenumbers says."""
+    rng = random.Random(12)
+    texts = [f"+1{rng.randrange(10**10):010d}" for _ in range(2000)]
+    invalid = [t for t in texts if oracle(t, "US") is None]
+    assert len(invalid) > 1000
+    assert [t for t in texts if gateway(t, "US") != oracle(t, "US")] == []
