@@ -4,7 +4,8 @@ sqlite3 executemany of the same rows into the same schema, in the same run.
     .venv/bin/python bench/upload.py [--rows 1000000]
     .venv/bin/python bench/upload.py --wide
 
-Prints rows/s for both, their ratio, and the daemon's peak RSS (VmHWM).
+Prints rows/s for both, their ratio, the daemon's CPU time per row (all threads, and the
+event loop's thread, which parses the CSV) and its peak RSS (VmHWM).
 
 `--wide`: instead, a file just under the default upload limit (50 MB) of 50 custom columns
 whose every value is as long as the byte limit of its AMI line allows, uploaded with the
@@ -111,6 +112,20 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(all threads, the event loop's thread) CPU seconds of a process so far: the loop
+    parses the CSV, SQLite writes in its own thread, so the first bounds the rate."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def of(stat: str) -> float:
+        fields = stat.rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+
+    return of(Path(f"/proc/{pid}/stat").read_text()), of(
+        Path(f"/proc/{pid}/task/{pid}/stat").read_text()
+    )
+
+
 async def upload(url: str, key: str, csv: Path) -> tuple[float, dict]:
     form = aiohttp.FormData()
     form.add_field("name", "bench")
@@ -174,7 +189,9 @@ def main() -> None:
                 except OSError:
                     time.sleep(0.1)
             rss_before = peak_rss_mb(daemon.pid)
+            cpu_before = cpu_seconds(daemon.pid)
             elapsed, body = asyncio.run(upload(url, key, csv))
+            cpu_after = cpu_seconds(daemon.pid)
             rss_peak = peak_rss_mb(daemon.pid)
         finally:
             daemon.terminate()
@@ -188,6 +205,11 @@ def main() -> None:
     if bare_rate is not None:
         print(f"bare sqlite3:         {bare_rate:,.0f} rows/s (executemany, same schema)")
         print(f"ratio API/bare:       {api_rate / bare_rate:.2f}")
+    cpu, loop_cpu = (after - before for after, before in zip(cpu_after, cpu_before, strict=True))
+    print(
+        f"daemon CPU:           {cpu:.2f} s, {cpu / args.rows * 1e6:.1f} µs a row"
+        f" (event loop thread {loop_cpu / args.rows * 1e6:.1f} µs a row)"
+    )
     print(f"daemon peak RSS:      {rss_peak:.0f} MB (at start {rss_before:.0f} MB)")
 
 

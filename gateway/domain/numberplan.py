@@ -15,6 +15,7 @@ in order, so the first group to match in full is the first type phonenumbers wou
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Final
 
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumberType
@@ -81,7 +82,7 @@ class Plan:
         mobile = _pattern(meta.mobile)
         self._mobile = re.compile(mobile) if mobile else None
         self._mobile_lengths = frozenset(meta.mobile.possible_length) if mobile else frozenset()
-        self._by_length: dict[int, tuple[re.Pattern[str] | None, dict[str, PhoneNumberType]]] = {}
+        self._by_length: dict[int, tuple[Callable[[str], re.Match[str] | None], list[int]]] = {}
 
     def _add(self, desc, attr: str, kind: PhoneNumberType) -> None:  # type: ignore[no-untyped-def]
         source = _pattern(desc)
@@ -136,16 +137,13 @@ class Plan:
     def kind(self, nsn: str) -> PhoneNumberType:
         """_number_type_helper, except that FIXED_LINE stands for FIXED_LINE_OR_MOBILE too
         (number_type() below tells them apart)."""
-        entry = self._by_length.get(len(nsn))
-        if entry is None:
-            entry = self._by_length[len(nsn)] = self._compile(len(nsn))
-        regex, kinds = entry
-        if regex is None:
-            return UNKNOWN
-        match = regex.fullmatch(nsn)
-        if match is None:
-            return UNKNOWN
-        return kinds[match.lastgroup]  # type: ignore[index]
+        entry = self._by_length.get(len(nsn)) or self._entry(len(nsn))
+        match = entry[0](nsn)
+        return UNKNOWN if match is None else entry[1][match.lastindex]  # type: ignore[index]
+
+    def _entry(self, length: int) -> tuple[Callable[[str], re.Match[str] | None], list[int]]:
+        entry = self._by_length[length] = self._compile(length)
+        return entry
 
     def number_type(self, nsn: str) -> PhoneNumberType:
         """_number_type_helper exactly."""
@@ -163,11 +161,13 @@ class Plan:
             return False
         return self._mobile.fullmatch(nsn) is not None
 
-    def _compile(self, length: int) -> tuple[re.Pattern[str] | None, dict[str, PhoneNumberType]]:
+    def _compile(self, length: int) -> tuple[Callable[[str], re.Match[str] | None], list[int]]:
         """_number_type_helper for numbers of one length, as one expression: the general
-        pattern as a lookahead, then each type whose possible lengths admit `length`."""
+        pattern as a lookahead, then each type whose possible lengths admit `length`.
+        Returns its fullmatch and the type of each group, by group number (the named
+        group of a branch is the last to close, whatever groups a pattern has inside)."""
         if self._general_source is None or (self.lengths and length not in self.lengths):
-            return None, {}
+            return _no_match, []
         branches, kinds = [], {}
         for index, (_, kind, lengths, source) in enumerate(self._types):
             if lengths and length not in lengths:
@@ -176,9 +176,16 @@ class Plan:
             branches.append(f"(?P<{name}>{source})")
             kinds[name] = kind
         if not branches:
-            return None, {}
-        joined = f"(?=(?:{self._general_source})\\Z)(?:{'|'.join(branches)})"
-        return re.compile(joined), kinds
+            return _no_match, []
+        regex = re.compile(f"(?=(?:{self._general_source})\\Z)(?:{'|'.join(branches)})")
+        by_group = [UNKNOWN] * (regex.groups + 1)
+        for name, kind in kinds.items():
+            by_group[regex.groupindex[name]] = kind
+        return regex.fullmatch, by_group
+
+
+def _no_match(nsn: str) -> None:
+    return None
 
 
 _REGION_PLANS: dict[str, Plan | None] = {}
@@ -209,34 +216,50 @@ def for_region_or_calling_code(country_code: int, region: str) -> Plan | None:
 
 class CallingCode:
     """A country calling code: the plan parse() reads its numbers with, and
-    region_code_for_number's search for the region whose plan then validates them."""
+    region_code_for_number's search for the region whose plan then validates them.
+    Cheap to make: the plans are looked up at the first use of an attribute that needs them."""
+
+    plan: Plan
+    _regions: list[tuple[str, Plan]]
+    _first: Plan | None
+    _single: bool
 
     def __init__(self, country_code: int) -> None:
         self.country_code = country_code
         self.text = str(country_code)
-        regions = COUNTRY_CODE_TO_REGION_CODE[country_code]
-        self.plan = for_region_or_calling_code(country_code, regions[0])
-        self._regions: list[tuple[str, Plan]] = []
+
+    def __getattr__(self, name: str) -> object:  # only for attributes not yet set
+        if name not in ("plan", "_regions", "_first", "_single"):
+            raise AttributeError(name)
+        regions = COUNTRY_CODE_TO_REGION_CODE[self.country_code]
+        plan = for_region_or_calling_code(self.country_code, regions[0])
+        assert plan is not None  # the calling code is in phonenumbers' own table
+        self._regions = []
         for region in regions:
-            plan = for_region_or_calling_code(country_code, region)
-            if plan is not None:
-                self._regions.append((region, plan))
+            found = for_region_or_calling_code(self.country_code, region)
+            if found is not None:
+                self._regions.append((region, found))
         # One region, or a first region with no leading digits (US for +1, GB for +44):
         # a number valid in its plan is that region's, whatever the others say.
-        first = self._regions[0][1] if self._regions else None
-        self._first = first if first is not None and first.leading_digits is None else None
+        first = self._regions[0][1]
+        self._first = first if first.leading_digits is None else None
         self._single = len(regions) == 1
+        self.plan = plan
+        return getattr(self, name)
 
     def kind(self, nsn: str) -> PhoneNumberType:
         """number_type(), UNKNOWN when not is_valid_number(), FIXED_LINE standing for
         FIXED_LINE_OR_MOBILE too (see Plan.kind)."""
         first = self._first
-        if first is not None:
-            kind = first.kind(nsn)
-            if kind != UNKNOWN or self._single:
-                return kind
+        if first is not None:  # Plan.kind, inlined: this is most numbers of an upload
+            entry = first._by_length.get(len(nsn)) or first._entry(len(nsn))
+            match = entry[0](nsn)
+            if match is not None:
+                return entry[1][match.lastindex]  # type: ignore[index]
+            if self._single:
+                return UNKNOWN
         elif self._single:
-            return self._regions[0][1].kind(nsn) if self._regions else UNKNOWN
+            return self._regions[0][1].kind(nsn)
         return self.region_and_kind(nsn, 1 if first is not None else 0)[1]
 
     def region_and_kind(self, nsn: str, start: int = 0) -> tuple[str | None, PhoneNumberType]:
@@ -258,11 +281,8 @@ class CallingCode:
         return None, UNKNOWN
 
 
-_CALLING: dict[int, CallingCode] = {}
+BY_PREFIX = {str(code): CallingCode(code) for code in COUNTRY_CODE_TO_REGION_CODE}
 
 
 def calling_code(country_code: int) -> CallingCode:
-    calling = _CALLING.get(country_code)
-    if calling is None:
-        calling = _CALLING[country_code] = CallingCode(country_code)
-    return calling
+    return BY_PREFIX[str(country_code)]

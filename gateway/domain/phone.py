@@ -130,32 +130,40 @@ def _read_slow(raw: str, region: str) -> Number:
     return numberplan.calling_code(parsed.country_code), nsn
 
 
-def _home(region: str) -> tuple[numberplan.Plan, numberplan.CallingCode] | None:
-    """The default region's plan and calling code; None for an unknown region."""
-    home = _HOMES.get(region, False)
-    if home is False:
-        upper = region.upper()
-        plan = numberplan.for_region(upper) if upper in phonenumbers.SUPPORTED_REGIONS else None
-        home = (plan, numberplan.calling_code(plan.country_code)) if plan is not None else None
-        _HOMES[region] = home
-    return home  # type: ignore[return-value]
+Home = tuple[numberplan.Plan, numberplan.CallingCode]  # the default region's
+_HOMES: dict[str, Home | None] = {}
+_INEXACT: Home | None = (None, None)  # type: ignore[assignment]
 
 
-_HOMES: dict[str, tuple[numberplan.Plan, numberplan.CallingCode] | bool | None] = {}
+def _home(region: str) -> Home | None:
+    """The default region's plan and calling code; None for an unknown region, _INEXACT
+    for one phonenumbers' own code must read."""
+    upper = region.upper()
+    plan = numberplan.for_region(upper) if upper in phonenumbers.SUPPORTED_REGIONS else None
+    if plan is None:
+        home = None
+    elif not plan.exact:
+        home = _INEXACT
+    else:
+        home = (plan, numberplan.calling_code(plan.country_code))
+    _HOMES[region] = home
+    return home
 
 
 def _read(plus: bool, digits: str, region: str) -> Number | None:
     """phonenumbers.parse(text, region) for text of ASCII digits (at least 3) after at most
     one "+", punctuation aside. None when a plan involved is one phonenumbers' own code
     must read."""
-    home = _home(region)
-    if home is not None and not home[0].exact:
+    home = _HOMES[region] if region in _HOMES else _home(region)
+    if home is _INEXACT:
         return None
-    if plus:  # _maybe_extract_country_code, FROM_NUMBER_WITH_PLUS_SIGN
-        if len(digits) <= _MIN_NSN:
-            raise _Refused(NumberParseException.TOO_SHORT_AFTER_IDD)
-        calling, national = _split_country_code(digits)
-        if calling is None:  # parse() strips the "+" and tries again
+    if plus:  # _maybe_extract_country_code, FROM_NUMBER_WITH_PLUS_SIGN (and > 2 digits)
+        calling = (
+            _BY_PREFIX.get(digits[:1]) or _BY_PREFIX.get(digits[:2]) or _BY_PREFIX.get(digits[:3])
+        )
+        if calling is not None:  # _extract_country_code, as _split_country_code
+            national = digits[len(calling.text) :]
+        else:  # parse() strips the "+" and tries again
             calling, national = _without_plus(digits, home)
             if calling is None:
                 raise _Refused(NumberParseException.INVALID_COUNTRY_CODE)
@@ -173,11 +181,14 @@ def _read(plus: bool, digits: str, region: str) -> Number | None:
             return None
     if len(national) < _MIN_NSN:
         raise _Refused(NumberParseException.TOO_SHORT_NSN)
-    stripped = plan.strip_national_prefix(national)
-    if stripped != national and plan.test_length(stripped) not in _KEEP_PREFIX:
-        national = stripped
-    if len(national) < _MIN_NSN:
-        raise _Refused(NumberParseException.TOO_SHORT_NSN)
+    # A prefix of digits only cannot be stripped from a number that does not start with it.
+    literal = plan.literal_prefix
+    if literal is None or national.startswith(literal):
+        stripped = plan.strip_national_prefix(national)
+        if stripped != national and plan.test_length(stripped) not in _KEEP_PREFIX:
+            national = stripped
+        if len(national) < _MIN_NSN:
+            raise _Refused(NumberParseException.TOO_SHORT_NSN)
     if len(national) > _MAX_NSN:
         raise _Refused(NumberParseException.TOO_LONG)
     return calling, national
@@ -187,9 +198,7 @@ _KEEP_PREFIX = frozenset({numberplan.TOO_SHORT, numberplan.LOCAL_ONLY, numberpla
 _NO_CODE: tuple[None, str] = (None, "")
 
 
-def _without_plus(
-    digits: str, home: tuple[numberplan.Plan, numberplan.CallingCode] | None
-) -> tuple[numberplan.CallingCode | None, str]:
+def _without_plus(digits: str, home: Home | None) -> tuple[numberplan.CallingCode | None, str]:
     """_maybe_extract_country_code for digits without a "+": after the home region's
     international prefix, or the home country code written without one."""
     if home is None:
@@ -213,13 +222,12 @@ def _without_plus(
     return _NO_CODE
 
 
-_COUNTRY_CODES = {str(code): code for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE}
+_BY_PREFIX = numberplan.BY_PREFIX
 
 
 def _split_country_code(digits: str) -> tuple[numberplan.CallingCode | None, str]:
-    """_extract_country_code (no calling code starts with 0)."""
-    for size in (1, 2, 3):
-        code = _COUNTRY_CODES.get(digits[:size])
-        if code is not None:
-            return numberplan.calling_code(code), digits[size:]
-    return None, digits
+    """_extract_country_code: the first 1, 2 or 3 digits that are a calling code."""
+    calling = _BY_PREFIX.get(digits[:1]) or _BY_PREFIX.get(digits[:2]) or _BY_PREFIX.get(digits[:3])
+    if calling is None:
+        return None, digits
+    return calling, digits[len(calling.text) :]
