@@ -24,11 +24,14 @@ class RecordingStore:
 
     async def insert_contacts(self, pk: int, rows: list, listed: int) -> ImportBatch:
         self.batches.append(len(rows))
-        self.batch_bytes.append(sum(len(v) for _, _, values in rows for v in values))
+        self.batch_bytes.append(sum(len(v) for _, _, values, _ in rows for v in values))
         return ImportBatch(len(rows), [])
 
-    async def finish_import(self, pk: int, settings: object, names: list, dups: int) -> None:
+    async def finish_import(
+        self, pk: int, settings: object, names: list, dups: int, zone_sets: list
+    ) -> int:
         self.finished = True
+        return 0
 
 
 def new_import(store: RecordingStore) -> ContactImport:
@@ -69,7 +72,7 @@ async def test_narrow_rows_still_flush_by_rows() -> None:
     store = RecordingStore()
     importer = new_import(store)
     rows = BATCH_ROWS * 2 + 10
-    data = ("phone_number\n" + "".join(f"+1415{i:07d}\n" for i in range(rows))).encode()
+    data = ("phone_number\n" + "".join(f"+1415{2000000 + i:07d}\n" for i in range(rows))).encode()
     await feed_all(importer, data)
     assert sum(store.batches) == rows
     # Narrow rows stay far under the byte budget: batches are as large as before.
