@@ -13,14 +13,14 @@ import re
 from collections.abc import Callable, Iterator
 from operator import itemgetter
 
-from gateway.domain.phone import InvalidNumber, normalise
+from gateway.domain.phone import InvalidNumber, Reading, classify
 from gateway.domain.variables import (
     MAX_VARIABLE_LINE_BYTES,
     custom_variable,
     value_budget,
     variable_line_bytes,
 )
-from gateway.domain.zones import UnknownZone, Zones, check_zone, zones_for_number
+from gateway.domain.zones import UnknownZone, Zones, check_zone, zones_for
 
 PHONE_COLUMN = "phone_number"
 TIMEZONE_COLUMN = "timezone"  # optional; also kept as a custom field
@@ -134,16 +134,16 @@ class CsvContacts:
             if len(fields) != columns:
                 raise CsvError(f"{len(fields)} values but the header has {columns} columns", number)
             try:
-                phone = normalise(fields[phone_index], region, allow_premium=allow_premium)
+                reading = classify(fields[phone_index], region, allow_premium=allow_premium)
             except InvalidNumber as exc:
                 raise CsvError(str(exc), number) from None
             values = custom(fields)
             if long_lines:
                 self._check_bytes(values, number)
             self.rows += 1
-            yield number, phone, values, self._zones(fields, phone, number)
+            yield number, reading[0], values, self._zones(fields, reading, number)
 
-    def _zones(self, fields: list[str], phone: str, number: int) -> int | None:
+    def _zones(self, fields: list[str], reading: Reading, number: int) -> int | None:
         """The index of the contact's zones: its timezone column, else its number's;
         None when neither gives one (the campaign's timezone applies)."""
         if self._timezone_index >= 0:
@@ -153,7 +153,7 @@ class CsvContacts:
                 found = self._zone_of_column[name] = self._column_zone(name, number)
             if found is not None:
                 return found
-        return self._zones_of(phone)
+        return self._zones_of(reading)
 
     def _column_zone(self, name: str, number: int) -> int | None:
         if not name.strip():
@@ -164,8 +164,8 @@ class CsvContacts:
             raise CsvError(str(exc), number) from None
         return self._index((zone,))
 
-    def _zones_of(self, phone: str) -> int | None:
-        zones = zones_for_number(phone)
+    def _zones_of(self, reading: Reading) -> int | None:
+        zones = zones_for(*reading)
         return self._index(zones) if zones else None
 
     def _index(self, zones: Zones) -> int:

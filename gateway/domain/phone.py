@@ -77,6 +77,16 @@ def normalise(raw: str, default_region: str, *, allow_premium: bool = False) -> 
 
     `default_region` (case-insensitive, e.g. "GB") is the country of numbers written
     without a country code."""
+    return classify(raw, default_region, allow_premium=allow_premium)[0]
+
+
+Reading = tuple[str, int, int]  # E.164, country calling code, PhoneNumberType
+
+
+def classify(raw: str, default_region: str, *, allow_premium: bool = False) -> Reading:
+    """As normalise(), with the number's country code and type, as phonenumbers'
+    number_type() gives it except that FIXED_LINE stands for FIXED_LINE_OR_MOBILE too
+    (both are geographic, which is what the time zones of a number turn on)."""
     # Deletes _PUNCTUATION's characters (faster than str.translate).
     text = raw.replace(" ", "").replace("-", "").replace("(", "").replace(")", "")
     text = text.replace(".", "").replace("/", "").replace("\u00a0", "")
@@ -98,7 +108,7 @@ def normalise(raw: str, default_region: str, *, allow_premium: bool = False) -> 
     calling, nsn = number
     kind = calling.kind(nsn)
     if kind in ACCEPTED or (allow_premium and kind == PhoneNumberType.PREMIUM_RATE):
-        return f"+{calling.text}{nsn}"
+        return f"+{calling.text}{nsn}", calling.country_code, kind
     if kind == UNKNOWN:
         why = f"not a valid number (libphonenumber knows no such +{calling.text} number)"
     else:

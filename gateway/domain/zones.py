@@ -13,7 +13,9 @@ import zoneinfo
 from collections.abc import Sequence
 
 import phonenumbers
+from phonenumbers import PhoneNumberType, is_number_type_geographical
 from phonenumbers.timezone import UNKNOWN_TIMEZONE, time_zones_for_number
+from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
 
 Zones = tuple[str, ...]
 
@@ -42,6 +44,59 @@ def check_zone(name: str) -> str:
 def usable(zones: Sequence[str]) -> Zones:
     """The zones the window can be evaluated in, sorted: unknown ones dropped."""
     return tuple(sorted({z for z in zones if z != UNKNOWN_TIMEZONE and is_known_zone(z)}))
+
+
+# Geographical whatever the country (is_number_type_geographical says so first).
+_GEOGRAPHICAL = frozenset({PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
+_USABLE: dict[tuple[str, ...], Zones] = {}  # a few hundred distinct lists in the data
+# Lengths of the prefixes in the data, longest first, by first digit: a prefix of another
+# length cannot be found, so looking it up is skipped (the answer stays the same).
+_PREFIX_LENGTHS = {
+    digit: sorted(
+        {len(p) for p in TIMEZONE_DATA if p[0] == digit and len(p) <= TIMEZONE_LONGEST_PREFIX},
+        reverse=True,
+    )
+    for digit in "0123456789"
+}
+
+
+def zones_for(e164: str, country_code: int, kind: int) -> Zones:
+    """zones_for_number() for a number phone.classify() has read: its E.164 form, country
+    code and type. time_zones_for_number transcribed, less the parse and the type."""
+    if kind == PhoneNumberType.UNKNOWN:
+        found: tuple[str, ...] = (UNKNOWN_TIMEZONE,)
+    elif kind not in _GEOGRAPHICAL and not is_number_type_geographical(kind, country_code):
+        found = _country_level(country_code)
+    else:
+        found = _geographical(e164)
+    zones = _USABLE.get(found)
+    if zones is None:
+        zones = _USABLE[found] = usable(found)
+    return zones
+
+
+def _geographical(e164: str) -> tuple[str, ...]:
+    """time_zones_for_geographical_number: the zones of the longest prefix of the digits
+    in TIMEZONE_DATA (up to its longest prefix), trying only lengths the data has."""
+    digits = e164[1:]
+    if digits:
+        for length in _PREFIX_LENGTHS[digits[0]]:
+            if length <= len(digits):
+                found = TIMEZONE_DATA.get(digits[:length])
+                if found is not None:
+                    return found
+    return (UNKNOWN_TIMEZONE,)
+
+
+@functools.cache
+def _country_level(country_code: int) -> tuple[str, ...]:
+    """_country_level_time_zones_for_number, as written there."""
+    code = str(country_code)
+    for length in range(TIMEZONE_LONGEST_PREFIX, 0, -1):
+        prefix = code[: (1 + length)]
+        if prefix in TIMEZONE_DATA:
+            return TIMEZONE_DATA[prefix]
+    return (UNKNOWN_TIMEZONE,)
 
 
 @functools.lru_cache(maxsize=65536)

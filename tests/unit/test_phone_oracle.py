@@ -13,9 +13,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneNumberFormat, PhoneNumberType, phonenumberutil
+from phonenumbers.timezone import time_zones_for_number
 
 from gateway.domain import numberplan, phone
-from gateway.domain.phone import ACCEPTED, InvalidNumber, normalise
+from gateway.domain.phone import ACCEPTED, InvalidNumber, classify, normalise
+from gateway.domain.zones import usable, zones_for
 
 REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
 ALL_TYPES = [t for t in PhoneNumberType.values() if t != PhoneNumberType.UNKNOWN]
@@ -190,3 +192,31 @@ def test_random_plus_one_numbers() -> None:
     invalid = [t for t in texts if oracle(t, "US") is None]
     assert len(invalid) > 1000
     assert [t for t in texts if gateway(t, "US") != oracle(t, "US")] == []
+
+
+def zones_oracle(e164: str) -> tuple[str, ...]:
+    return usable(time_zones_for_number(phonenumbers.parse(e164)))
+
+
+def test_zones_of_every_example_number_as_libphonenumber_gives_them() -> None:
+    """zones.zones_for, given what classify() read, against time_zones_for_number."""
+    checked = 0
+    for region, number in example_numbers():
+        text = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+        try:
+            reading = classify(text, region if region != "001" else "US", allow_premium=True)
+        except InvalidNumber:
+            continue
+        assert zones_for(*reading) == zones_oracle(reading[0]), text
+        checked += 1
+    assert checked > 1200  # 1,345 with phonenumbers 9.0
+
+
+@settings(max_examples=1000, deadline=None)
+@given(text=written_numbers(), region=st.sampled_from(REGIONS))
+def test_zones_of_any_accepted_number(text: str, region: str) -> None:
+    try:
+        reading = classify(text, region, allow_premium=True)
+    except InvalidNumber:
+        return
+    assert zones_for(*reading) == zones_oracle(reading[0])
