@@ -5,7 +5,8 @@ sqlite3 executemany of the same rows into the same schema, in the same run.
     .venv/bin/python bench/upload.py --wide
 
 Prints rows/s for both, their ratio, the daemon's CPU time per row (all threads, and the
-event loop's thread, which parses the CSV) and its peak RSS (VmHWM).
+event loop's thread), the parse worker's CPU per row and peak RSS (an upload this large is
+parsed in it: gateway/parseworker.py), and the daemon's peak RSS (VmHWM).
 
 `--wide`: instead, a file just under the default upload limit (50 MB) of 50 custom columns
 whose every value is as long as the byte limit of its AMI line allows, uploaded with the
@@ -193,6 +194,10 @@ def main() -> None:
             elapsed, body = asyncio.run(upload(url, key, csv))
             cpu_after = cpu_seconds(daemon.pid)
             rss_peak = peak_rss_mb(daemon.pid)
+            children = [int(c) for c in Path(f"/proc/{daemon.pid}/task/{daemon.pid}/children")
+                        .read_text().split()]  # fmt: skip
+            worker_rss = max((peak_rss_mb(c) for c in children), default=0.0)
+            worker_cpu = sum(cpu_seconds(c)[0] for c in children)
         finally:
             daemon.terminate()
             daemon.wait(timeout=30)
@@ -210,6 +215,11 @@ def main() -> None:
         f"daemon CPU:           {cpu:.2f} s, {cpu / args.rows * 1e6:.1f} µs a row"
         f" (event loop thread {loop_cpu / args.rows * 1e6:.1f} µs a row)"
     )
+    if children:
+        print(
+            f"parse worker:         {worker_cpu / args.rows * 1e6:.1f} µs a row of CPU,"
+            f" peak RSS {worker_rss:.0f} MB (daemon and worker {rss_peak + worker_rss:.0f} MB)"
+        )
     print(f"daemon peak RSS:      {rss_peak:.0f} MB (at start {rss_before:.0f} MB)")
 
 

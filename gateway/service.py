@@ -9,17 +9,16 @@ from dataclasses import dataclass, field
 import structlog
 
 from gateway.domain import lifecycle
-from gateway.domain.csvimport import CsvContacts, Row
+from gateway.domain.batches import BATCH_BYTES, Batch
 from gateway.domain.lifecycle import Transition
 from gateway.domain.model import Campaign, Tenant
 from gateway.domain.settings import Choices, FieldError, parse_rfc3339, validate
 from gateway.events import EventBus
+from gateway.parseworker import LocalParser, Parser, ParseWorker
 from gateway.store.campaigns import CampaignStore
 from gateway.timeutil import utcnow
 
 log = structlog.get_logger(__name__)
-
-BATCH_ROWS = 20000
 
 
 class NotFound(Exception):
@@ -37,13 +36,13 @@ class ImportReport:
 class ContactImport:
     """One upload streaming into an invisible campaign.
 
-    Each batch is written by one SQL statement, which SQLite runs in aiosqlite's thread
-    without holding the GIL, while the event loop parses the next batch. A batch is
-    written when it reaches BATCH_ROWS rows or BATCH_BYTES bytes of the CSV, whichever
-    comes first, so wide rows are held a few MB at a time, never the whole upload: the
-    batch being parsed plus the one being written (and its JSON)."""
+    The parser (gateway/parseworker.py: in the event loop, or for a large upload in the
+    parse worker process) cuts the CSV into batches (gateway/domain/batches.py). Each is
+    written by one SQL statement, which SQLite runs in aiosqlite's thread without holding
+    the GIL, while the next is parsed: the batch being parsed plus the one being written
+    are held, never the whole upload."""
 
-    BATCH_BYTES = 4 * 1024 * 1024  # of CSV text: about the values' size, counted for free
+    BATCH_BYTES = BATCH_BYTES
 
     def __init__(
         self,
@@ -53,13 +52,12 @@ class ContactImport:
         default_country: str,
         *,
         allow_premium: bool = False,
+        parser: Parser | None = None,
     ) -> None:
         self._store = store
         self._tenant = tenant
         self._choices = choices
-        self._csv = CsvContacts(default_country, allow_premium=allow_premium)
-        self._batch: list[Row] = []
-        self._batch_bytes = 0
+        self._parser = parser or LocalParser(default_country, allow_premium)
         self._writing: asyncio.Task[None] | None = None
         self._pk: int | None = None
         self.campaign_id: str | None = None
@@ -79,51 +77,49 @@ class ContactImport:
 
     async def feed(self, data: bytes) -> None:
         self.saw_file = True
-        self._batch.extend(self._csv.feed(data))
-        self._batch_bytes += len(data)
-        if len(self._batch) >= BATCH_ROWS or self._batch_bytes >= self.BATCH_BYTES:
-            await self._flush()
+        for batch in await self._parser.feed(data):
+            await self._flush(batch)
 
     async def finish(self) -> None:
         if not self.saw_file:
             raise FieldError("contacts", "a CSV file is required in the field 'contacts'")
-        self._batch.extend(self._csv.finish())
-        await self._flush()
+        ending = await self._parser.finish()
+        for batch in ending.batches:
+            await self._flush(batch)
         await self._wait_writing()
         settings = validate(self.form, self._choices, utcnow())
         assert self._pk is not None
         self.report.dnc = await self._store.finish_import(
             self._pk,
             settings,
-            self._csv.custom_field_names,
+            ending.custom_field_names,
             self.report.duplicates,
-            self._csv.zone_sets,
+            ending.zone_sets,
         )
 
     async def abort(self) -> None:
+        self._parser.close()
         if self._writing is not None:
             self._writing.cancel()
             await asyncio.gather(self._writing, return_exceptions=True)
         if self._pk is not None:
             await asyncio.shield(self._store.discard(self._pk))
 
-    async def _flush(self) -> None:
+    async def _flush(self, batch: Batch) -> None:
         await self._wait_writing()
-        self._batch_bytes = 0
-        if self._batch:
-            batch, self._batch = self._batch, []
-            self._writing = asyncio.create_task(self._write(batch))
+        self._writing = asyncio.create_task(self._write(batch))
 
     async def _wait_writing(self) -> None:
         if self._writing is not None:
             task, self._writing = self._writing, None
             await task
 
-    async def _write(self, batch: list[Row]) -> None:
+    async def _write(self, batch: Batch) -> None:
         assert self._pk is not None
         result = await self._store.insert_contacts(self._pk, batch, len(self.report.duplicate_rows))
-        self.report.rows += len(batch)
-        self.report.duplicates += len(batch) - result.inserted
+        rows = len(batch.row_numbers)
+        self.report.rows += rows
+        self.report.duplicates += rows - result.inserted
         self.report.duplicate_rows.extend(result.duplicate_rows)
 
 
@@ -136,21 +132,23 @@ class CampaignService:
         default_country: str,
         *,
         allow_premium: bool = False,
+        parse_worker: ParseWorker | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
         self.choices = choices
         self.default_country = default_country
         self.allow_premium = allow_premium
+        self.parse_worker = parse_worker  # none: every upload is parsed in the event loop
         self.on_status_change: Callable[[Campaign], None] = lambda campaign: None
 
-    def new_import(self, tenant: Tenant) -> ContactImport:
+    def new_import(self, tenant: Tenant, size: int | None = None) -> ContactImport:
+        """An upload of `size` bytes (None: not known in advance)."""
+        region, premium = self.default_country, self.allow_premium
+        worker = self.parse_worker
+        parser = worker.parser(region, premium, size) if worker else LocalParser(region, premium)
         return ContactImport(
-            self.store,
-            tenant,
-            self.choices,
-            self.default_country,
-            allow_premium=self.allow_premium,
+            self.store, tenant, self.choices, region, allow_premium=premium, parser=parser
         )
 
     async def get(self, tenant: Tenant, campaign_id: str) -> Campaign:

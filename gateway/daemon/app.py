@@ -31,6 +31,7 @@ from gateway.http.keys import (
 )
 from gateway.http.middleware import api_key_auth, request_context
 from gateway.http.streams import StreamHub
+from gateway.parseworker import ParseWorker
 from gateway.service import CampaignService
 from gateway.store.dialing import DialStore
 from gateway.store.sqlite import SqliteStore
@@ -63,15 +64,18 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
         log.warning("discarded uploads cut off by a restart", campaigns=discarded)
     app[STORE] = store
     app[STREAMS] = StreamHub(app[BUS], store.campaigns, config.max_streams_per_tenant)
+    worker = ParseWorker()  # large uploads' CSV is parsed in it, beside the event loop
     app[SERVICE] = CampaignService(
         store.campaigns,
         app[BUS],
         config.choices(),
         config.default_country,
         allow_premium=config.allow_premium,
+        parse_worker=worker,
     )
     log.info("database open", path=config.db_path)
     yield
+    await _bounded(asyncio.to_thread(worker.close), "parse worker")
     await _bounded(store.close(), "database")
 
 

@@ -36,7 +36,11 @@ Row = tuple[int, str, tuple[str, ...], int | None]
 class CsvError(ValueError):
     def __init__(self, message: str, row: int | None = None) -> None:
         super().__init__(f"row {row}: {message}" if row is not None else message)
+        self.message = message
         self.row = row
+
+    def __reduce__(self) -> tuple[type[CsvError], tuple[str, int | None]]:
+        return CsvError, (self.message, self.row)  # whole from a parse worker
 
 
 class CsvContacts:

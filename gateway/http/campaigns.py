@@ -89,7 +89,7 @@ async def list_campaigns(request: web.Request) -> web.Response:
 @routes.post("/api/v1/campaigns")
 async def create_campaign(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
-    importer = service.new_import(_tenant(request))
+    importer = service.new_import(_tenant(request), request.content_length)
     await importer.begin()
     try:
         await stream_upload(

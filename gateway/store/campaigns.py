@@ -9,8 +9,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.domain.batches import Batch
 from gateway.domain.contacts import format_retry_on
-from gateway.domain.csvimport import Row
 from gateway.domain.lifecycle import BUDGET_STATUSES, Transition
 from gateway.domain.model import Campaign, CampaignStatus, ContactStatus, Counts
 from gateway.domain.settings import CampaignSettings, format_time
@@ -99,7 +99,7 @@ class CampaignStore:
             )
             return cursor.lastrowid or 0, public_id
 
-    async def insert_contacts(self, pk: int, rows: Sequence[Row], listed: int) -> ImportBatch:
+    async def insert_contacts(self, pk: int, batch: Batch, listed: int) -> ImportBatch:
         """Insert a batch; a number already in the campaign is skipped and its row reported
         (up to `_MAX_DUPLICATES_LISTED` rows in all, counting `listed` already reported)."""
         # One statement for the whole batch: SQLite walks the JSON in C without the GIL,
@@ -110,17 +110,17 @@ class CampaignStore:
             " custom_fields, zone_set) SELECT ?, value ->> 0, value ->> 1, value -> 2,"
             " value ->> 3"
             " FROM json_each(?)",
-            (pk, json.dumps(rows, ensure_ascii=False)),
+            (pk, batch.rows_json),
         )
         duplicates: list[int] = []
-        if inserted < len(rows) and listed < _MAX_DUPLICATES_LISTED:
+        if inserted < len(batch.row_numbers) and listed < _MAX_DUPLICATES_LISTED:
             # The statement's rows got consecutive ids ending at last_id.
             kept_rows = await self._db.fetch_all(
                 "SELECT row_number FROM contacts WHERE id > ? AND id <= ?",
                 (last_id - inserted, last_id),
             )
             kept = {r[0] for r in kept_rows}
-            duplicates = [r[0] for r in rows if r[0] not in kept]
+            duplicates = [n for n in batch.row_numbers if n not in kept]
         return ImportBatch(inserted, duplicates)
 
     async def finish_import(

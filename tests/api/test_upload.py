@@ -6,7 +6,7 @@ import pytest
 from aiohttp import FormData
 
 from gateway.daemon.app import create_app
-from gateway.http.keys import STORE
+from gateway.http.keys import SERVICE, STORE
 from tests.helpers import Api, csv_of, new_tenant
 
 
@@ -181,6 +181,23 @@ async def test_premium_rate_numbers_need_the_operators_consent(aiohttp_client, c
     api = await new_tenant(allowed, "globex")  # same database, another tenant
     created = await api.create_ok(csv)
     assert created["counts"]["total"] == 2
+
+
+async def test_large_uploads_parsed_in_the_worker_process(aiohttp_client, config) -> None:  # type: ignore[no-untyped-def]
+    client = await aiohttp_client(create_app(config))
+    worker = client.app[SERVICE].parse_worker
+    worker.min_bytes = 0  # every upload with a Content-Length goes to the worker
+    api = await new_tenant(client, "acme")
+    created = await api.create_ok(csv_of(45000) + "+14155550100\n")  # and a duplicate
+    assert created["counts"]["total"] == 45000
+    assert created["import"]["duplicates"] == 1
+    assert worker._pool is not None  # it did
+    response = await api.create(csv_of(30000) + "+1 055 123 4567\n")
+    body = await response.json()
+    assert response.status == 400, body
+    assert body["row"] == 30002 and "not a valid number" in body["error"]
+    listed = await (await api.request("GET", "/campaigns")).json()
+    assert listed["total"] == 1  # the refused upload left nothing
 
 
 async def test_size_limit(aiohttp_client, config) -> None:  # type: ignore[no-untyped-def]

@@ -1,11 +1,13 @@
 """ContactImport batches: written by row count and by bytes, so wide rows are not held."""
 
+import json
 from dataclasses import dataclass, field
 
+from gateway.domain.batches import BATCH_ROWS, Batch
 from gateway.domain.model import Tenant
 from gateway.domain.settings import Choices
 from gateway.domain.variables import custom_variable, value_budget
-from gateway.service import BATCH_ROWS, ContactImport
+from gateway.service import ContactImport
 from gateway.store.campaigns import ImportBatch
 
 COLUMNS = 50
@@ -22,7 +24,9 @@ class RecordingStore:
     async def begin_import(self, tenant_id: int, created_by: str) -> tuple[int, str]:
         return 1, "c"
 
-    async def insert_contacts(self, pk: int, rows: list, listed: int) -> ImportBatch:
+    async def insert_contacts(self, pk: int, batch: Batch, listed: int) -> ImportBatch:
+        rows = json.loads(batch.rows_json)
+        assert [row[0] for row in rows] == batch.row_numbers
         self.batches.append(len(rows))
         self.batch_bytes.append(sum(len(v) for _, _, values, _ in rows for v in values))
         return ImportBatch(len(rows), [])
