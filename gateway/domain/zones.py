@@ -77,15 +77,29 @@ def zones_for(e164: str, country_code: int, kind: int) -> Zones:
 
 def _geographical(e164: str) -> tuple[str, ...]:
     """time_zones_for_geographical_number: the zones of the longest prefix of the digits
-    in TIMEZONE_DATA (up to its longest prefix), trying only lengths the data has."""
+    in TIMEZONE_DATA (up to its longest prefix), trying only lengths the data has. The
+    answer depends on the first few digits alone, so it is kept by them."""
     digits = e164[1:]
-    if digits:
-        for length in _PREFIX_LENGTHS[digits[0]]:
-            if length <= len(digits):
-                found = TIMEZONE_DATA.get(digits[:length])
-                if found is not None:
-                    return found
-    return (UNKNOWN_TIMEZONE,)
+    if not digits:
+        return (UNKNOWN_TIMEZONE,)
+    lengths = _PREFIX_LENGTHS[digits[0]]
+    key = digits[: lengths[0]] if lengths else ""
+    found = _BY_PREFIX.get(key)
+    if found is None:
+        found = (UNKNOWN_TIMEZONE,)
+        for length in lengths:
+            if length <= len(key):
+                zones = TIMEZONE_DATA.get(key[:length])
+                if zones is not None:
+                    found = zones
+                    break
+        if len(_BY_PREFIX) >= 65536:
+            _BY_PREFIX.clear()
+        _BY_PREFIX[key] = found
+    return found
+
+
+_BY_PREFIX: dict[str, tuple[str, ...]] = {}
 
 
 @functools.cache
