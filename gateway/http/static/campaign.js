@@ -96,7 +96,7 @@ export function campaignView(main, id) {
 
   main.append(
     h('p', { class: 'back' }, h('a', { href: '#/' }, '← All campaigns')),
-    h('div', { class: 'title-bar' }, title, badge),
+    h('div', { class: 'title-bar campaign-title' }, title, badge),
     notice,
     h('div', { class: 'commands', role: 'group', 'aria-label': 'Campaign commands' }, Object.values(buttons)),
     actionError,
@@ -108,6 +108,7 @@ export function campaignView(main, id) {
         'section',
         { class: 'card', 'aria-labelledby': 'figures-title' },
         h('h2', { id: 'figures-title' }, 'Live figures'),
+        h('p', { class: 'figures-hint' }, 'Every 2 s while the campaign runs; the charts cover up to the last 5 minutes.'),
         h('div', { class: 'figures' }, figures.inFlight.el, figures.cps.el, figures.answer.el),
       ),
     ),
@@ -152,13 +153,13 @@ export function campaignView(main, id) {
     stack.update(campaign.counts);
     const can = allowed(campaign);
     for (const [name, button] of Object.entries(buttons)) button.disabled = !can[name];
-    if (!history.length) figures.inFlight.value.textContent = String((campaign.counts.originated || 0) + (campaign.counts.connected || 0));
+    // The counts are fresher than the last metrics snapshot (none come while paused).
+    figures.inFlight.value.textContent = String((campaign.counts.originated || 0) + (campaign.counts.connected || 0));
   }
 
   function renderFigures() {
     const last = history[history.length - 1];
     const now = Date.now();
-    figures.inFlight.value.textContent = String(last.inFlight);
     figures.cps.value.textContent = last.cps === null || last.cps === undefined ? '—' : Number(last.cps).toFixed(2);
     figures.answer.value.textContent = last.answerRate === null || last.answerRate === undefined ? '—' : `${Math.round(last.answerRate * 100)}%`;
     figures.inFlight.chart.update(history.map((p) => ({ t: p.t, v: p.inFlight })), now);

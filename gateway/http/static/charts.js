@@ -50,14 +50,17 @@ export function sparkline(label, seconds) {
   return {
     el: chart,
     update(points, now) {
-      const from = now - seconds * 1000;
-      const shown = points.filter((p) => p.t >= from && p.v !== null && p.v !== undefined);
+      const shown = points.filter((p) => p.t >= now - seconds * 1000 && p.v !== null && p.v !== undefined);
+      // The x axis spans what there is (at least 20 s), up to `seconds`: a fresh page's
+      // first samples fill the chart rather than a sliver at its right edge.
+      const from = shown.length ? shown[0].t : now;
+      const span = Math.max(now - from, 20000);
       const top = Math.max(1e-9, ...shown.map((p) => p.v)) * 1.1;
       line.setAttribute(
         'points',
         shown
           .map((p) => {
-            const x = ((p.t - from) / (seconds * 1000)) * WIDTH;
+            const x = ((p.t - from) / span) * WIDTH;
             const y = HEIGHT - 2 - (p.v / top) * (HEIGHT - 4);
             return `${x.toFixed(1)},${y.toFixed(1)}`;
           })

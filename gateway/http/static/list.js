@@ -7,6 +7,7 @@ import { LIVE_STATUSES, progressBar, setBadge, statusBadge } from './progress.js
 import { EventStream } from './sse.js';
 
 export const PAGE_SIZE = 20;
+const RELOAD_SECONDS = 5;
 let flash = '';
 
 /** A message for the next list view (e.g. after a delete). */
@@ -82,7 +83,7 @@ export function listView(main, page) {
       try {
         render(await request('GET', `/campaigns/${encodeURIComponent(row.campaign.id)}`, { signal: controller.signal }));
       } catch (exc) {
-        if (exc.status === 404) row.tr.remove();
+        if (exc.status === 404) drop(row);
       }
     }, 500);
   }
@@ -100,11 +101,19 @@ export function listView(main, page) {
         }
       },
       gone() {
-        row.tr.remove();
+        drop(row);
       },
     });
   }
 
+  function drop(row) {
+    row.stream?.close();
+    clearTimeout(row.timer);
+    row.tr.remove();
+    rows.delete(row.campaign.id);
+  }
+
+  let loaded = false;
   async function load() {
     try {
       const body = await request('GET', '/campaigns', {
@@ -115,21 +124,30 @@ export function listView(main, page) {
       info.textContent = `Page ${page} of ${pages} · ${body.total} campaign${body.total === 1 ? '' : 's'}`;
       previous.disabled = page <= 1;
       next.disabled = page >= pages;
-      if (!body.campaigns.length) {
-        tbody.append(h('tr', {}, h('td', { colspan: 4, class: 'empty' }, page > 1 ? 'No campaigns on this page.' : 'No campaigns yet.')));
+      const ids = body.campaigns.map((c) => c.id);
+      if (!loaded || ids.join() !== [...rows.keys()].join()) {
+        // Campaigns came or went (here or elsewhere): the page's rows anew, in order.
+        for (const row of [...rows.values()]) drop(row);
+        tbody.replaceChildren();
+        if (!ids.length) {
+          tbody.append(h('tr', {}, h('td', { colspan: 4, class: 'empty' }, page > 1 ? 'No campaigns on this page.' : 'No campaigns yet.')));
+        }
       }
+      loaded = true;
       body.campaigns.forEach(render);
+      error.textContent = '';
     } catch (exc) {
       if (exc.name !== 'AbortError') error.textContent = `Cannot list the campaigns: ${exc.message}`;
     }
   }
   load();
+  // Streams follow the campaigns that run; this picks up what changed elsewhere (a
+  // campaign created or started by another client begins to be followed).
+  const poll = setInterval(load, RELOAD_SECONDS * 1000);
 
   return () => {
     controller.abort();
-    for (const row of rows.values()) {
-      row.stream?.close();
-      clearTimeout(row.timer);
-    }
+    clearInterval(poll);
+    for (const row of [...rows.values()]) drop(row);
   };
 }
