@@ -1,5 +1,5 @@
-// The API, with the tenant's key from sessionStorage (never a URL, a cookie or
-// localStorage). A 401 anywhere signs the dashboard out (main.js listens).
+// The API, with the tenant's key from sessionStorage only (never a URL, a cookie or
+// the browser's lasting storage). A 401 anywhere signs the dashboard out (main.js listens).
 
 const KEY = 'gateway.apiKey';
 export const UNAUTHORIZED = 'gateway:unauthorized';

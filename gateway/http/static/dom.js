@@ -1,13 +1,13 @@
 // Building DOM nodes. Every string becomes a text node or an attribute value set through
 // the DOM: nothing here ever parses HTML, so a campaign named `<img src=x onerror=...>`
-// shows as those characters. (No innerHTML anywhere in the dashboard.)
+// shows as those characters. (The dashboard never assigns HTML as a string.)
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
 function apply(el, props) {
   for (const [name, value] of Object.entries(props || {})) {
     if (value === null || value === undefined || value === false) continue;
-    if (name.startsWith('on') || name === 'style' || name === 'innerHTML') {
+    if (name.startsWith('on') || name === 'style') {
       throw new Error(`h(): ${name} is not allowed; use addEventListener or el.style`);
     }
     if (name === 'class') el.setAttribute('class', value);
