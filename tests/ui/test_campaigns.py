@@ -246,6 +246,12 @@ def test_the_layout_holds_on_a_390px_phone(page: Page, server: Tenants, shot) ->
         assert width <= PHONE["width"], f"the page is {width} px wide"
 
     fits()
+    row = page.get_by_role("row").filter(has_text="rather long name")
+    expect(row.get_by_text("0 / 3 · 0%")).to_be_in_viewport(ratio=1)
+    bar = row.get_by_role("progressbar")
+    expect(bar).to_be_in_viewport(ratio=1)
+    box = bar.bounding_box()
+    assert box is not None and box["height"] >= 8 and box["width"] >= 80, box
     shot("list")
     page.get_by_role("button", name="New campaign", exact=True).click()
     expect(page.get_by_label("Calling window end", exact=True)).to_be_visible()
@@ -254,6 +260,8 @@ def test_the_layout_holds_on_a_390px_phone(page: Page, server: Tenants, shot) ->
     open_campaign(page, server, campaign)
     expect(page.get_by_role("region", name="Contacts table").locator("tbody tr")).to_have_count(3)
     fits()
+    for name in ("Start", "Pause", "Resume", "Stop", "Delete"):
+        expect(page.get_by_role("button", name=name, exact=True)).to_be_in_viewport(ratio=1)
 
 
 def test_keyboard_alone_works(page: Page, server: Tenants) -> None:

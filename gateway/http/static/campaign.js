@@ -245,6 +245,7 @@ export function campaignView(main, id) {
       campaign = await request('POST', `${path}/${name}`, { signal: controller.signal });
       renderState();
       renderSettings();
+      contacts.refreshSoon();
       // Keep the keyboard user among the commands: the one used, or the next one allowed.
       const target = [buttons[name], ...Object.values(buttons)].find((b) => !b.disabled);
       (target || title).focus();

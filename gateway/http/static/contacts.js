@@ -113,13 +113,13 @@ export function contactsSection(campaignId, signal) {
       header();
     },
     load,
-    /** Reload soon (live changes), at most every 2 s. */
+    /** Reload soon (live changes), at most once a second. */
     refreshSoon() {
       if (timer) return;
       timer = setTimeout(() => {
         timer = null;
         load();
-      }, 2000);
+      }, 1000);
     },
     stop() {
       clearTimeout(timer);

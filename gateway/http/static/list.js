@@ -45,7 +45,11 @@ export function listView(main, page) {
       h(
         'table',
         { class: 'campaigns' },
-        h('thead', {}, h('tr', {}, ['Name', 'Status', 'Progress', 'Created'].map((t) => h('th', { scope: 'col' }, t)))),
+        h(
+          'thead',
+          {},
+          h('tr', {}, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Status'), h('th', { scope: 'col' }, 'Progress'), h('th', { scope: 'col', class: 'created' }, 'Created')),
+        ),
         tbody,
       ),
     ),
@@ -64,7 +68,7 @@ export function listView(main, page) {
         h('td', { class: 'name' }, link),
         h('td', {}, badge),
         h('td', {}, progress.el),
-        h('td', { class: 'time' }, formatTime(campaign.created_at)),
+        h('td', { class: 'time created' }, formatTime(campaign.created_at)),
       );
       row = { tr, badge, progress, stream: null, timer: null, campaign };
       rows.set(campaign.id, row);
