@@ -1,6 +1,6 @@
 """The OpenAPI 3 document of the API, built from the same constants the server validates
 with, so ranges and defaults cannot drift. tests/api/test_openapi.py checks it against the
-router and against real responses. The schemas are in gateway.http.openapi_schemas."""
+router and against real responses."""
 
 from __future__ import annotations
 
@@ -10,17 +10,7 @@ from aiohttp import web
 
 from gateway import __version__
 from gateway.domain.model import CONTACT_STATUSES
-from gateway.http.openapi_schemas import (
-    _ERR,
-    _ID,
-    _INT,
-    _NINT,
-    _PAGING,
-    _STR,
-    CAMPAIGN,
-    CONTACT,
-    CREATE_FORM,
-)
+from gateway.http import schemas as sc
 
 routes = web.RouteTableDef()
 
@@ -33,9 +23,9 @@ _STATUS = {
 
 def _op(summary: str, ok: dict[str, Any], *errors: str, **extra: Any) -> dict[str, Any]:
     responses: dict[str, Any] = dict(ok)
-    responses["401"] = _ERR
+    responses["401"] = sc.ERR
     for code in errors:
-        responses[code] = _ERR
+        responses[code] = sc.ERR
     return {"summary": summary, "responses": responses, **extra}
 
 
@@ -53,7 +43,9 @@ _STORAGE = ("503", "507")
 
 def _command(text: str, *errors: str) -> dict[str, Any]:
     return {
-        "post": _op(text, _json("200", _CAMPAIGN_REF), "404", *errors, *_STORAGE, parameters=[_ID])
+        "post": _op(
+            text, _json("200", _CAMPAIGN_REF), "404", *errors, *_STORAGE, parameters=[sc.ID]
+        )
     }
 
 
@@ -74,12 +66,12 @@ def document() -> dict[str, Any]:
                             "required": ["campaigns", "total"],
                             "properties": {
                                 "campaigns": {"type": "array", "items": _CAMPAIGN_REF},
-                                "total": _INT,
+                                "total": sc.INT,
                             },
                         },
                     ),
                     "400",
-                    parameters=_PAGING,
+                    parameters=sc.PAGING,
                 ),
                 "post": _op(
                     "Create a campaign from a CSV upload (status draft)",
@@ -94,10 +86,17 @@ def document() -> dict[str, Any]:
                                         "import": {
                                             "type": "object",
                                             "properties": {
-                                                "rows": _INT,
-                                                "contacts": _INT,
-                                                "duplicates": _INT,
-                                                "duplicate_rows": {"type": "array", "items": _INT},
+                                                "rows": sc.INT,
+                                                "contacts": sc.INT,
+                                                "duplicates": sc.INT,
+                                                "duplicate_rows": {
+                                                    "type": "array",
+                                                    "items": sc.INT,
+                                                },
+                                                "dnc": {
+                                                    "type": "integer",
+                                                    "description": "Contacts on a do-not-call list: stored failed (do_not_call), never dialled.",
+                                                },
                                             },
                                         }
                                     },
@@ -110,19 +109,21 @@ def document() -> dict[str, Any]:
                     *_STORAGE,
                     requestBody={
                         "required": True,
-                        "content": {"multipart/form-data": {"schema": CREATE_FORM}},
+                        "content": {"multipart/form-data": {"schema": sc.CREATE_FORM}},
                     },
                 ),
             },
             "/api/v1/campaigns/{id}": {
-                "get": _op("Get a campaign", _json("200", _CAMPAIGN_REF), "404", parameters=[_ID]),
+                "get": _op(
+                    "Get a campaign", _json("200", _CAMPAIGN_REF), "404", parameters=[sc.ID]
+                ),
                 "delete": _op(
                     "Delete a campaign and its contacts",
                     {"204": {"description": "Deleted"}},
                     "404",
                     "409",
                     *_STORAGE,
-                    parameters=[_ID],
+                    parameters=[sc.ID],
                 ),
             },
             "/api/v1/campaigns/{id}/contacts": {
@@ -138,31 +139,42 @@ def document() -> dict[str, Any]:
                                     "type": "array",
                                     "items": {"$ref": "#/components/schemas/Contact"},
                                 },
-                                "total": _INT,
+                                "total": sc.INT,
                             },
                         },
                     ),
                     "400",
                     "404",
                     parameters=[
-                        _ID,
+                        sc.ID,
                         _STATUS,
-                        *_PAGING,
+                        *sc.PAGING,
+                    ],
+                ),
+            },
+            "/api/v1/campaigns/{id}/contacts/{contact_id}": {
+                "get": _op(
+                    "A contact, its attempts, and the trail of every dial decision",
+                    _json("200", {"$ref": "#/components/schemas/ContactDetail"}),
+                    "404",
+                    parameters=[
+                        sc.ID,
+                        {"name": "contact_id", "in": "path", "required": True, "schema": sc.INT},
                     ],
                 ),
             },
             "/api/v1/campaigns/{id}/contacts.csv": {
                 "get": _op(
-                    "The campaign's contacts with their outcomes as CSV, streamed: the gateway's columns (phone_number, status, outcome, hangup_cause, hangup_cause_text, sip_code, attempts, talk_seconds, next_attempt_at, updated_at, row_number, contact_id), then the custom fields (one named like a gateway column is prefixed custom_; a value starting with = + - @ or a tab is prefixed with ' so spreadsheets never run it). Every contact in id order unless paged",
+                    "The campaign's contacts with their outcomes as CSV, streamed: the gateway's columns (phone_number, status, outcome, hangup_cause, hangup_cause_text, sip_code, attempts, talk_seconds, next_attempt_at, timezones (space-separated), opted_out (true/false), updated_at, row_number, contact_id), then the custom fields (one named like a gateway column is prefixed custom_; a value starting with = + - @ or a tab is prefixed with ' so spreadsheets never run it). Every contact in id order unless paged",
                     {
                         "200": {
                             "description": "text/csv, UTF-8, CRLF lines, a header line first",
-                            "content": {"text/csv": {"schema": _STR}},
+                            "content": {"text/csv": {"schema": sc.STR}},
                         }
                     },
                     "400",
                     "404",
-                    parameters=[_ID, _STATUS, *_PAGING],
+                    parameters=[sc.ID, _STATUS, *sc.PAGING],
                 ),
             },
             "/api/v1/options": {
@@ -174,8 +186,8 @@ def document() -> dict[str, Any]:
                             "type": "object",
                             "required": ["agents", "phone_numbers"],
                             "properties": {
-                                "agents": {"type": "array", "items": _STR},
-                                "phone_numbers": {"type": "array", "items": _STR},
+                                "agents": {"type": "array", "items": sc.STR},
+                                "phone_numbers": {"type": "array", "items": sc.STR},
                             },
                         },
                     ),
@@ -187,23 +199,23 @@ def document() -> dict[str, Any]:
                     {
                         "200": {
                             "description": "text/event-stream",
-                            "content": {"text/event-stream": {"schema": _STR}},
+                            "content": {"text/event-stream": {"schema": sc.STR}},
                         }
                     },
                     "400",
                     "404",
                     parameters=[
-                        _ID,
+                        sc.ID,
                         {
                             "name": "Last-Event-ID",
                             "in": "header",
-                            "schema": _INT,
+                            "schema": sc.INT,
                             "description": "Replay every stored event after this id.",
                         },
                         {
                             "name": "last_event_id",
                             "in": "query",
-                            "schema": _INT,
+                            "schema": sc.INT,
                             "description": "Same as the header, for clients that cannot set it.",
                         },
                     ],
@@ -260,22 +272,23 @@ def document() -> dict[str, Any]:
                     "summary": "The dashboard's files; cached for a year (the version is a hash of their contents)",
                     "security": [],
                     "parameters": [
-                        {"name": "version", "in": "path", "required": True, "schema": _STR},
-                        {"name": "name", "in": "path", "required": True, "schema": _STR},
+                        {"name": "version", "in": "path", "required": True, "schema": sc.STR},
+                        {"name": "name", "in": "path", "required": True, "schema": sc.STR},
                     ],
-                    "responses": {"200": {"description": "OK"}, "404": _ERR},
+                    "responses": {"200": {"description": "OK"}, "404": sc.ERR},
                 }
             },
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
-                "Campaign": CAMPAIGN,
-                "Contact": CONTACT,
+                "Campaign": sc.CAMPAIGN,
+                "Contact": sc.CONTACT,
+                "ContactDetail": sc.CONTACT_DETAIL,
                 "Error": {
                     "type": "object",
                     "required": ["error"],
-                    "properties": {"error": _STR, "field": _STR, "row": _NINT},
+                    "properties": {"error": sc.STR, "field": sc.STR, "row": sc.NINT},
                 },
             },
             "responses": {

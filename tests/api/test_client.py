@@ -44,7 +44,13 @@ def test_every_method_blocking(client: Client, tmp_path: Path) -> None:
     path.write_bytes(CSV)
     by_path = client.campaigns.create("by path", contacts=path, max_concurrent_calls=2)
     assert by_path["status"] == "draft" and by_path["counts"]["total"] == 3
-    assert by_path["import"] == {"rows": 3, "contacts": 3, "duplicates": 0, "duplicate_rows": []}
+    assert by_path["import"] == {
+        "rows": 3,
+        "contacts": 3,
+        "duplicates": 0,
+        "duplicate_rows": [],
+        "dnc": 0,
+    }
     assert by_path["custom_field_names"] == ["first_name"]
     with path.open("rb") as csv:
         by_file = client.campaigns.create(

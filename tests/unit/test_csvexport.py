@@ -43,10 +43,12 @@ def test_a_row_follows_the_header() -> None:
         "last_outcome": "busy", "hangup_cause": 17, "hangup_cause_text": "User busy",
         "sip_code": "486", "talk_seconds": None, "next_attempt_at": None,
         "updated_at": "2026-01-01T00:00:00.000Z", "row_number": 3,
-        "custom_fields": {"status": "vip"},
+        "custom_fields": {"status": "vip"}, "timezones": ["America/New_York"],
+        "opted_out": False,
     }  # fmt: skip
     row = dict(zip(csvexport.header(["status"]), csvexport.row(contact, ["status"]), strict=True))
     assert row["phone_number"] == "+14155550100" and row["status"] == "failed"
     assert (row["outcome"], row["hangup_cause"], row["sip_code"]) == ("busy", "17", "486")
     assert row["talk_seconds"] == "" and row["contact_id"] == "7" and row["row_number"] == "3"
     assert row["custom_status"] == "vip"
+    assert (row["timezones"], row["opted_out"]) == ("America/New_York", "false")

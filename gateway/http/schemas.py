@@ -1,21 +1,21 @@
-"""The schemas and building blocks of the OpenAPI document (gateway.http.openapi), built
-from the same constants the server validates with, so ranges and defaults cannot drift."""
+"""JSON schemas of the API's bodies, for the OpenAPI document (gateway.http.openapi)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from gateway.domain import settings as s
+from gateway.domain.contacts import NEVER_RETRIED, RETRY_ORDER, Outcome
 from gateway.domain.model import CONTACT_STATUSES, CampaignStatus
 
-_ERR = {"$ref": "#/components/responses/Error"}
-_STR = {"type": "string"}
-_NSTR = {"type": ["string", "null"]}
-_TIME = {"type": ["string", "null"], "format": "date-time"}
-_INT = {"type": "integer"}
-_NINT = {"type": ["integer", "null"]}
-_ID = {"name": "id", "in": "path", "required": True, "schema": _STR}
-_PAGING = [
+ERR = {"$ref": "#/components/responses/Error"}
+STR = {"type": "string"}
+NSTR = {"type": ["string", "null"]}
+TIME = {"type": ["string", "null"], "format": "date-time"}
+INT = {"type": "integer"}
+NINT = {"type": ["integer", "null"]}
+ID = {"name": "id", "in": "path", "required": True, "schema": STR}
+PAGING = [
     {
         "name": "limit",
         "in": "query",
@@ -44,7 +44,7 @@ def _range(rng: s.IntRange, text: str) -> dict[str, Any]:
 _COUNTS = {
     "type": "object",
     "required": ["total", *CONTACT_STATUSES],
-    "properties": {name: _INT for name in ("total", *CONTACT_STATUSES)},
+    "properties": {name: INT for name in ("total", *CONTACT_STATUSES)},
 }
 
 CAMPAIGN = {
@@ -66,28 +66,33 @@ CAMPAIGN = {
         "counts",
     ],
     "properties": {
-        "id": _STR,
-        "name": _STR,
+        "id": STR,
+        "name": STR,
         "status": {
             "type": "string",
             "enum": [c.value for c in CampaignStatus if c is not CampaignStatus.IMPORTING],
         },
-        "agent_id": _STR,
-        "phone_number_id": _STR,
-        "max_concurrent_calls": _INT,
-        "retries_per_contact": _INT,
-        "retry_delay_seconds": _INT,
-        "scheduled_at": _TIME,
+        "agent_id": STR,
+        "phone_number_id": STR,
+        "max_concurrent_calls": INT,
+        "retries_per_contact": INT,
+        "retry_delay_seconds": INT,
+        "scheduled_at": TIME,
         "created_at": {"type": "string", "format": "date-time"},
-        "started_at": _TIME,
-        "completed_at": _TIME,
-        "created_by": _STR,
+        "started_at": TIME,
+        "completed_at": TIME,
+        "created_by": STR,
         "max_calls_per_second": {"type": ["number", "null"]},
-        "ring_timeout_seconds": _INT,
-        "timezone": _STR,
-        "calling_window_start": _NSTR,
-        "calling_window_end": _NSTR,
-        "custom_field_names": {"type": "array", "items": _STR},
+        "ring_timeout_seconds": INT,
+        "timezone": STR,
+        "calling_window_start": NSTR,
+        "calling_window_end": NSTR,
+        "retry_on": {
+            "type": "array",
+            "items": {"type": "string", "enum": list(RETRY_ORDER)},
+            "description": "Outcomes retried (while attempts are left).",
+        },
+        "custom_field_names": {"type": "array", "items": STR},
         "duplicates": {
             "type": "integer",
             "description": "Rows skipped at upload: their number was already in the file.",
@@ -100,34 +105,33 @@ CONTACT = {
     "type": "object",
     "required": ["id", "campaign_id", "phone_number", "status", "custom_fields", "attempts"],
     "properties": {
-        "id": _INT,
-        "campaign_id": _STR,
+        "id": INT,
+        "campaign_id": STR,
         "phone_number": {"type": "string", "description": "E.164"},
         "status": {"type": "string", "enum": list(CONTACT_STATUSES)},
-        "custom_fields": {"type": "object", "additionalProperties": _STR},
-        "attempts": _INT,
+        "custom_fields": {"type": "object", "additionalProperties": STR},
+        "attempts": INT,
         "last_outcome": {
             "type": ["string", "null"],
-            "enum": [
-                None,
-                "answered",
-                "busy",
-                "no_answer",
-                "rejected",
-                "invalid_number",
-                "congestion",
-                "failed",
-                "lost",
-            ],
+            "enum": [None, *(o.value for o in Outcome)],
         },
-        "hangup_cause": _NINT,
-        "hangup_cause_text": _NSTR,
-        "sip_code": _NSTR,
+        "hangup_cause": NINT,
+        "hangup_cause_text": NSTR,
+        "sip_code": NSTR,
         "talk_seconds": {"type": ["number", "null"]},
-        "next_attempt_at": _TIME,
-        "row_number": _INT,
+        "next_attempt_at": TIME,
+        "timezones": {
+            "type": "array",
+            "items": STR,
+            "description": "IANA zones its calling window is evaluated in: its CSV `timezone`, else its number's, else the campaign's. It is dialled only while the window is open in all of them.",
+        },
+        "opted_out": {
+            "type": "boolean",
+            "description": "It asked during a call not to be called again (added to the tenant's do-not-call list).",
+        },
+        "row_number": INT,
         "created_at": {"type": "string", "format": "date-time"},
-        "updated_at": _TIME,
+        "updated_at": TIME,
     },
 }
 
@@ -179,10 +183,63 @@ CREATE_FORM = {
             "pattern": "^([01]\\d|2[0-3]):[0-5]\\d$",
             "description": "Gateway extension: daily local start time HH:MM; with calling_window_end.",
         },
+        "retry_on": {
+            "type": "string",
+            "description": f"Comma-separated outcomes to retry, from {', '.join(RETRY_ORDER)}; default all of them. {', '.join(sorted(o.value for o in NEVER_RETRIED))} are never retried.",
+        },
         "calling_window_end": {
             "type": "string",
             "pattern": "^([01]\\d|2[0-3]):[0-5]\\d$",
             "description": "Gateway extension: daily local end time HH:MM (may be before start: the window wraps midnight).",
+        },
+    },
+}
+
+
+ATTEMPT = {
+    "type": "object",
+    "properties": {
+        "number": INT,
+        "started_at": TIME,
+        "ended_at": TIME,
+        "outcome": NSTR,
+        "hangup_cause": NINT,
+        "sip_code": NSTR,
+        "talk_seconds": {"type": ["number", "null"]},
+    },
+}
+
+DECISION = {
+    "type": "object",
+    "required": ["time", "decision", "detail"],
+    "properties": {
+        "time": {"type": "string", "format": "date-time"},
+        "decision": {
+            "type": "string",
+            "enum": [
+                "dialled",
+                "deferred_window",
+                "skipped_dnc",
+                "retry_scheduled",
+                "not_retried",
+                "cancelled",
+            ],
+        },
+        "detail": STR,
+    },
+}
+
+CONTACT_DETAIL: dict[str, Any] = {
+    "type": "object",
+    "required": [*CONTACT["required"], "decisions"],
+    "properties": {
+        **CONTACT["properties"],
+        "attempts": {"type": "array", "items": ATTEMPT},
+        "attempts_made": INT,
+        "decisions": {
+            "type": "array",
+            "items": DECISION,
+            "description": "Why it was dialled, deferred, skipped, retried or not; oldest first (the newest 1000).",
         },
     },
 }
