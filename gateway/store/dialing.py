@@ -172,27 +172,24 @@ class DialStore:
         return await self._db.run(work)
 
     async def defer_window(
-        self, pk: int, zone_sets: Sequence[int | None], until: float, detail: str, now: float
+        self, pk: int, zone_set: int | None, until: float, detail: str, now: float
     ) -> int:
-        """Contacts of these zone lists due now wait for their window: next_attempt_at is
-        when it opens, with one `deferred_window` decision each (a contact deferred once
-        is not due again before then). Returns how many."""
+        """The contacts of this zone list due now wait for their window: next_attempt_at
+        is when it opens, with one `deferred_window` decision each (a contact deferred
+        once is not due again before then). An index range: cheap whatever the campaign's
+        size. Returns how many."""
         at = _iso(now)
-        known = [z for z in zone_sets if z is not None]
-        match = f"zone_set IN ({', '.join('?' * len(known))})" if known else "0"
-        if None in zone_sets:
-            match = f"({match} OR zone_set IS NULL)"
-        where = f"campaign_pk = ? AND status = 'pending' AND next_attempt_at <= ? AND {match}"
+        where = "campaign_pk = ? AND status = 'pending' AND zone_set IS ? AND next_attempt_at <= ?"
 
         def work(conn: sqlite3.Connection) -> int:
             conn.execute(
                 "INSERT INTO decisions (contact_id, time, decision, detail)"
                 f" SELECT id, ?, 'deferred_window', ? FROM contacts WHERE {where} ORDER BY id",
-                (at, detail, pk, now, *known),
+                (at, detail, pk, zone_set, now),
             )
             return conn.execute(
                 f"UPDATE contacts SET next_attempt_at = ? WHERE {where}",
-                (until, pk, now, *known),
+                (until, pk, zone_set, now),
             ).rowcount
 
         return await self._db.run(work)
