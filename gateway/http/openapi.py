@@ -11,6 +11,7 @@ from aiohttp import web
 from gateway import __version__
 from gateway.domain import settings as s
 from gateway.domain.model import CONTACT_STATUSES, CampaignStatus
+from gateway.http import openapi_dnc
 
 routes = web.RouteTableDef()
 
@@ -354,6 +355,7 @@ def document() -> dict[str, Any]:
             "/api/v1/campaigns/{id}/stop": _command(
                 "Stop (→ stopped; pending contacts cancelled; idempotent)"
             ),
+            **openapi_dnc.paths(_op, _json, _PAGING, _STORAGE),
             "/api/v1/openapi.json": {
                 "get": {
                     "summary": "This document",
@@ -391,6 +393,7 @@ def document() -> dict[str, Any]:
             "schemas": {
                 "Campaign": CAMPAIGN,
                 "Contact": CONTACT,
+                "DncNumber": openapi_dnc.ENTRY,
                 "Error": {
                     "type": "object",
                     "required": ["error"],
