@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import asyncio
 
+import structlog
+
 from gateway.domain.dnc import FILE_FIELD, REASON_FIELD, CsvNumbers, DncInputError, parse_reason
 from gateway.store.dnc import DncStaging, DncStore
+
+log = structlog.get_logger(__name__)
 
 BATCH_NUMBERS = 50_000
 
@@ -64,17 +68,23 @@ class DncImport:
         await self._flush()
         await self._wait_writing()
         assert self._staging is not None
-        staging, self._staging = self._staging, None
-        return await staging.commit(self._tenant_id, reason)
+        result = await self._staging.commit(self._tenant_id, reason)
+        self._staging = None  # moved and dropped (a failed commit leaves it to abort())
+        return result
 
     async def abort(self) -> None:
-        """Undo a failed or cancelled import: nothing of it is ever listed."""
+        """Undo a failed or cancelled import: nothing of it is ever listed. (A staging
+        table that cannot be dropped now, storage failing, is only ever read by commit()
+        and goes with the connection.)"""
         if self._writing is not None:
             self._writing.cancel()
             await asyncio.gather(self._writing, return_exceptions=True)
         if self._staging is not None:
             staging, self._staging = self._staging, None
-            await asyncio.shield(staging.discard())
+            try:
+                await asyncio.shield(staging.discard())
+            except Exception as exc:  # the error being raised says more; never listed anyway
+                log.warning("dnc staging table not dropped", table=staging.table, error=str(exc))
 
     async def _flush(self) -> None:
         await self._wait_writing()

@@ -58,10 +58,11 @@ def listed_on(conn: sqlite3.Connection, tenant_id: int, number: str) -> str | No
     """Which list bars the E.164 `number` for this tenant: "tenant" (its own list; said
     first when it is on both), "host" (the operator's), or None. Two primary-key probes."""
     row = conn.execute(
-        "SELECT max(tenant_id) FROM dnc_numbers WHERE phone_number = ? AND tenant_id IN (?, 0)",
+        "SELECT tenant_id FROM dnc_numbers WHERE phone_number = ? AND tenant_id IN (?, 0)"
+        " ORDER BY tenant_id DESC LIMIT 1",  # measured faster than max(tenant_id)
         (number, tenant_id),
     ).fetchone()
-    if row is None or row[0] is None:
+    if row is None:
         return None
     return "host" if row[0] == HOST else "tenant"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from aiohttp.test_utils import TestClient
 from gateway.daemon.app import create_app
 from gateway.dnc_import import BATCH_NUMBERS
 from gateway.http.keys import STORE
-from gateway.store.dnc import HOST
+from gateway.store.dnc import HOST, DncStaging
 from tests.helpers import Api, make_config, new_tenant
 
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -291,3 +292,28 @@ async def test_the_host_list_is_never_shown_to_a_tenant(api: Api) -> None:
     assert await ok(await api.request("DELETE", "/dnc/+14155550100"), 204) is None
     host, total = await store.list(HOST, 10, 0)
     assert total == 2 and [e.phone_number for e in host] == ["+14155550100", "+14155550199"]
+
+
+async def test_storage_failing_at_the_final_move_adds_nothing(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def full_disk(self: DncStaging, tenant_id: int, reason: str) -> tuple[int, int]:
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO dnc_numbers SELECT phone_number, ?, ?, '' FROM " + self.table,
+                (tenant_id, reason),
+            )  # written, then the disk fills before COMMIT: all of it rolls back
+            error = sqlite3.OperationalError("database or disk is full")
+            error.sqlite_errorcode = 13  # SQLITE_FULL
+            raise error
+
+        await api.client.app[STORE].db.run(work)
+        raise AssertionError("unreachable")
+
+    monkeypatch.setattr(DncStaging, "commit", full_disk)
+    response = await add_csv(api, "phone_number\n+14155550100\n+14155550101\n")
+    body = await response.json()
+    assert response.status == 507 and "nothing was changed" in body["error"], body
+    monkeypatch.undo()
+    assert await numbers_of(api) == []
+    assert await staging_tables(api) == 0  # abort() dropped what the failed commit kept
