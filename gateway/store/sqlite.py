@@ -8,6 +8,7 @@ from pathlib import Path
 
 from gateway.domain.settings import format_time
 from gateway.store.campaigns import CampaignStore
+from gateway.store.contacts import ContactStore
 from gateway.store.database import Database
 from gateway.store.dnc import DncStore
 from gateway.store.tenants import TenantStore
@@ -22,6 +23,7 @@ class SqliteStore:
         self.db = db
         self.tenants = TenantStore(db)
         self.campaigns = CampaignStore(db)
+        self.contacts = ContactStore(db)
         self.dnc = DncStore(db)
         self._probe: asyncio.Future[str] | None = None
         self._probe_at = 0.0
