@@ -14,13 +14,17 @@ from gateway.domain.lifecycle import Transition
 from gateway.domain.model import Campaign, CampaignKey, CampaignStatus, Tenant
 from gateway.domain.settings import format_time
 from gateway.store.campaigns import apply_transition, campaign_from_row
-from gateway.store.contacts import listed, record_decision
+from gateway.store.contacts import record_decision
 from gateway.store.database import Database
+from gateway.store.dnc import listed_on
 from gateway.store.eventlog import insert_contact_event
 from gateway.store.settling import Answer, Applied, Change, End, NotSent, OptOut, _apply, _iso
 
 __all__ = ["Answer", "Applied", "Change", "DialStore", "DialTarget", "End", "NotSent", "OptOut",
            "Pick"]  # fmt: skip
+
+
+_LISTS = {"tenant": "the tenant's", "host": "the host-wide"}
 
 
 def _refuse(
@@ -137,9 +141,9 @@ class DialStore:
             refused = 0
             for pick in chosen:
                 target, attempt_id = pick.target, pick.attempt_id
-                on_list = listed(conn, campaign.tenant_id, target.phone_number)
+                on_list = listed_on(conn, campaign.tenant_id, target.phone_number)
                 if on_list is not None:
-                    refused += _refuse(conn, campaign, target, on_list, at)
+                    refused += _refuse(conn, campaign, target, _LISTS[on_list], at)
                     began.append(False)
                     continue
                 cursor = conn.execute(
