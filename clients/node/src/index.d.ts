@@ -100,7 +100,8 @@ export interface Contact {
   last_outcome: Outcome | null;
   hangup_cause: number | null;
   hangup_cause_text: string | null;
-  sip_code: number | null;
+  /** The SIP answer code of the last attempt, as text (e.g. "486"). */
+  sip_code: string | null;
   talk_seconds: number | null;
   next_attempt_at: string | null;
   row_number: number;
@@ -120,7 +121,7 @@ export interface Attempt {
   ended_at: string | null;
   outcome: Outcome | null;
   hangup_cause: number | null;
-  sip_code: number | null;
+  sip_code: string | null;
   talk_seconds: number | null;
   [field: string]: unknown;
 }
@@ -200,7 +201,7 @@ export interface ContactEventData extends CampaignEventData {
   attempt: number;
   outcome: Outcome | null;
   hangup_cause: number | null;
-  sip_code?: number;
+  sip_code?: string;
 }
 
 /** One Server-Sent Event. `id` is set on stored (replayable) events, null on metrics and end. */

@@ -87,7 +87,7 @@ function toBytes(chunk) {
 }
 
 /**
- * The body: `{ body, contentType, length }`. `fields` is a list of [name, text] pairs,
+ * The body: `{ body, contentType, length, close }`. `fields` is a list of [name, text] pairs,
  * `file` `{ name, source }` with `source` from fileSource(). `length` is the exact byte
  * count when the file's size is known (so the request carries a Content-Length), else
  * null (chunked). `onPull` is called at each chunk sent (the caller's idle timer).
@@ -108,32 +108,27 @@ export function multipartBody(fields, file, { contentType = "text/csv", onPull =
 
   let iterator = null;
   let stage = 0; // 0 head, 1 file, 2 tail, 3 done
+  let closed = false;
   let sent = 0;
   const body = new ReadableStream(
     {
       async pull(controller) {
         onPull();
+        if (closed) {
+          controller.error(new Error("the upload was ended: the server answered"));
+          return;
+        }
         if (stage === 0) {
           stage = 1;
           controller.enqueue(headBytes);
           return;
         }
         if (stage === 1) {
-          iterator ??= iterate(file.source.open());
-          for (;;) {
-            const { value, done } = await iterator.next();
-            if (done) break;
-            const bytes = toBytes(value);
-            if (bytes.byteLength === 0) continue;
-            sent += bytes.byteLength;
-            if (size !== null && sent > size) {
-              throw new Error(`contacts: the file grew while it was sent (over ${size} bytes)`);
-            }
-            controller.enqueue(bytes);
-            return;
-          }
-          if (size !== null && sent !== size) {
-            throw new Error(`contacts: the file changed while it was sent (${sent} of ${size} bytes)`);
+          try {
+            if (await sendChunk(controller)) return;
+          } catch (error) {
+            form.sourceError = error; // the caller gets this, not a network error
+            throw error;
           }
           stage = 2;
         }
@@ -143,13 +138,42 @@ export function multipartBody(fields, file, { contentType = "text/csv", onPull =
           controller.close();
         }
       },
-      async cancel(reason) {
-        await iterator?.return?.(reason);
+      async cancel() {
+        await close();
       },
     },
     { highWaterMark: 0 },
   );
-  return { body, contentType: `multipart/form-data; boundary=${boundary}`, length };
+  // One chunk of the file into the body; false at its end.
+  async function sendChunk(controller) {
+    iterator ??= iterate(file.source.open());
+    for (;;) {
+      const { value, done } = await iterator.next();
+      if (done) break;
+      const bytes = toBytes(value);
+      if (bytes.byteLength === 0) continue;
+      sent += bytes.byteLength;
+      if (size !== null && sent > size) {
+        throw new Error(`${file.name}: the file grew while it was sent (over ${size} bytes)`);
+      }
+      controller.enqueue(bytes);
+      return true;
+    }
+    if (size !== null && sent !== size) {
+      throw new Error(`${file.name}: the file changed while it was sent (${sent} of ${size} bytes)`);
+    }
+    return false;
+  }
+  // After the answer: a file the server did not read to its end (it refused early) is
+  // closed, not left open until the garbage collector finds it.
+  async function close() {
+    closed = true;
+    const open = iterator;
+    iterator = null;
+    await open?.return?.();
+  }
+  const form = { body, contentType: `multipart/form-data; boundary=${boundary}`, length, close, sourceError: null };
+  return form;
 }
 
 async function* iterate(iterable) {

@@ -147,13 +147,14 @@ export class Transport {
   /** A JSON request: the parsed body (undefined for 204 or an empty body). */
   async request(method, path, { query, json, multipart, signal, auth = true, root = false } = {}) {
     const timer = new IdleTimer(this.timeout, signal);
+    let form = null;
     try {
       const options = { query, timer, auth, root, headers: { Accept: "application/json" } };
       if (json !== undefined) {
         options.headers["Content-Type"] = "application/json";
         options.body = JSON.stringify(json);
       } else if (multipart !== undefined) {
-        const form = multipartBody(multipart.fields, multipart.file, {
+        form = multipartBody(multipart.fields, multipart.file, {
           onPull: () => timer.touch(),
         });
         options.headers["Content-Type"] = form.contentType;
@@ -161,7 +162,12 @@ export class Transport {
         options.body = form.body;
         options.duplex = "half";
       }
-      const response = await this.send(method, path, options);
+      let response;
+      try {
+        response = await this.send(method, path, options);
+      } catch (error) {
+        throw form?.sourceError ?? error; // the file failed, not the network
+      }
       let text;
       try {
         text = await response.text();
@@ -173,6 +179,7 @@ export class Transport {
       return type.includes("json") ? JSON.parse(text) : text;
     } finally {
       timer.clear();
+      await form?.close().catch(() => {});
     }
   }
 }

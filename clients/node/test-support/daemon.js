@@ -8,8 +8,8 @@
 
 import { execFile, spawn } from "node:child_process";
 import { randomInt } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { closeSync, existsSync, openSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -95,9 +95,14 @@ export class Daemon {
     }
     const folder = await mkdtemp(join(tmpdir(), "gateway-node-test-"));
     const daemon = new Daemon(folder, await freePort(), options);
-    await writeFile(daemon.config, daemon.configText());
-    daemon.key = await daemon.createTenant(options.tenant ?? "acme", options.maxCalls ?? 20, options.cps ?? 5);
-    await daemon.start();
+    try {
+      await writeFile(daemon.config, daemon.configText());
+      daemon.key = await daemon.createTenant(options.tenant ?? "acme", options.maxCalls ?? 20, options.cps ?? 5);
+      await daemon.start();
+    } catch (error) {
+      await rm(folder, { recursive: true, force: true });
+      throw error;
+    }
     return daemon;
   }
 
@@ -161,7 +166,6 @@ dial_string = "PJSIP/{number}@carrier"
   }
 
   async start(timeout = 20_000) {
-    const { openSync, closeSync } = await import("node:fs");
     const log = openSync(this.log, "a");
     const child = spawn(PYTHON, ["-m", "gateway", "--config", this.config, "serve"], {
       cwd: REPO,
@@ -178,6 +182,17 @@ dial_string = "PJSIP/{number}@carrier"
       });
     });
     const path = this.options.ami ? "/readyz" : "/healthz";
+    try {
+      await this.#waitUp(child, path, timeout);
+    } catch (error) {
+      this.proc = null;
+      child.kill("SIGKILL"); // never left running behind a failed start
+      await child.exited;
+      throw error;
+    }
+  }
+
+  async #waitUp(child, path, timeout) {
     await waitFor(
       async () => {
         if (child.exitCode !== null || child.signalCode !== null) {
@@ -192,7 +207,9 @@ dial_string = "PJSIP/{number}@carrier"
         }
       },
       { timeout, every: 50, what: `the daemon's ${path}` },
-    );
+    ).catch(async (error) => {
+      throw new Error(`${error.message}; its log:\n${await this.tail()}`);
+    });
   }
 
   /** SIGTERM and wait: the exit code (0 for a clean stop). */
@@ -224,7 +241,6 @@ dial_string = "PJSIP/{number}@carrier"
   }
 
   async tail(chars = 3000) {
-    const { readFile } = await import("node:fs/promises");
     try {
       return (await readFile(this.log, "utf8")).slice(-chars);
     } catch {

@@ -241,3 +241,15 @@ describe("Client", () => {
     assert.ok(!inspect(client.campaigns, { depth: 10, showHidden: true }).includes("gw_secret_key"));
   });
 });
+
+describe("a failing source", () => {
+  it("rejects with the source's own error, not a network error", async () => {
+    const { client } = recording();
+    const broken = new Readable({
+      read() {
+        this.destroy(new Error("disk on fire"));
+      },
+    });
+    await assert.rejects(client.campaigns.create({ name: "x", contacts: broken }), /disk on fire/);
+  });
+});
