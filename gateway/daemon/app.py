@@ -39,7 +39,7 @@ log = structlog.get_logger(__name__)
 
 
 def _no_live_stats(_: CampaignKey) -> dict[str, Any]:
-    return {"calls_per_second": 0.0}
+    return {"calls_per_second": 0.0, "waiting_for_window": 0}
 
 
 SHUTDOWN_STEP_SECONDS = 10.0
