@@ -67,6 +67,8 @@ export interface Campaign {
   timezone: string;
   calling_window_start: string | null;
   calling_window_end: string | null;
+  /** The outcomes a failed attempt is retried on. */
+  retry_on: Array<"busy" | "no_answer" | "congestion" | "failed" | (string & {})>;
   custom_field_names: string[];
   duplicates: number;
   counts: Counts;
@@ -78,6 +80,8 @@ export interface ImportReport {
   contacts: number;
   duplicates: number;
   duplicate_rows: number[];
+  /** Contacts on a do-not-call list at upload (stored failed, never dialled). */
+  dnc: number;
   [field: string]: unknown;
 }
 
@@ -104,6 +108,9 @@ export interface Contact {
   sip_code: string | null;
   talk_seconds: number | null;
   next_attempt_at: string | null;
+  /** The zones its calling window is evaluated in. */
+  timezones: string[];
+  opted_out: boolean;
   row_number: number;
   created_at: string;
   updated_at: string;
@@ -135,7 +142,9 @@ export interface Decision {
 
 /** getContact(): the contact with its attempts and the trail of decisions, oldest first. */
 export interface ContactDetail extends Omit<Contact, "attempts"> {
+  /** Its attempts (Contact's `attempts` count is `attempts_made` here). */
   attempts: Attempt[];
+  attempts_made: number;
   decisions: Decision[];
 }
 
@@ -207,7 +216,7 @@ export interface ContactEventData extends CampaignEventData {
 /** One Server-Sent Event. `id` is set on stored (replayable) events, null on metrics and end. */
 export interface GatewayEvent<T = any> {
   id: number | null;
-  event: "campaign" | "contact" | "metrics" | "end" | (string & {});
+  event: "campaign" | "contact" | "opt_out" | "metrics" | "end" | (string & {});
   /** Parsed from the event's JSON (the text itself if it is not JSON). */
   data: T;
 }

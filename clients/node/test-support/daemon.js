@@ -18,7 +18,8 @@ import { promisify } from "node:util";
 
 const run = promisify(execFile);
 
-export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+// The checkout whose `gateway` the daemons run (the working directory of `python -m`).
+export const REPO = process.env.GATEWAY_TEST_REPO || resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 export const PYTHON = process.env.GATEWAY_TEST_PYTHON || join(REPO, ".venv", "bin", "python");
 export const CSV = "phone_number,first_name\n+14155550100,Ada\n+14155550101,Grace\n+14155550102,Linus\n";
 
@@ -113,6 +114,8 @@ path = ${JSON.stringify(this.db)}
 host = "127.0.0.1"
 port = ${this.port}
 max_streams_per_tenant = ${this.options.maxStreamsPerTenant ?? 100}
+[compliance]
+calling_hours = ""
 [log]
 format = "json"
 level = "info"

@@ -63,7 +63,7 @@ describe("campaigns", () => {
     for (const [kind, contacts] of Object.entries(sources)) {
       const campaign = await client.campaigns.create({ name: `by ${kind}`, contacts });
       assert.equal(campaign.status, "draft", kind);
-      assert.deepEqual(campaign.import, { rows: 3, contacts: 3, duplicates: 0, duplicate_rows: [] }, kind);
+      assert.deepEqual(campaign.import, { rows: 3, contacts: 3, duplicates: 0, duplicate_rows: [], dnc: 0 }, kind);
       assert.deepEqual(campaign.custom_field_names, ["first_name"], kind);
       const { contacts: stored } = await client.campaigns.listContacts(campaign.id);
       assert.deepEqual(stored.map((c) => c.custom_fields.first_name), ["Ada", "Grace", "Linus"], kind);
@@ -165,6 +165,42 @@ describe("campaigns", () => {
     assert.equal(await client.campaigns.delete(id), undefined);
     await rejectsWith(client.campaigns.get(id), NotFoundError);
     await rejectsWith(client.campaigns.listContacts(id), NotFoundError);
+  });
+
+  it("sends retryOn as the comma-separated retry_on", async () => {
+    const chosen = await client.campaigns.create({ name: "retry on", contacts: Buffer.from(CSV), retryOn: ["no_answer", "busy"] });
+    assert.deepEqual(chosen.retry_on, ["busy", "no_answer"]);
+    const text = await client.campaigns.create({ name: "retry on text", contacts: Buffer.from(CSV), retryOn: "congestion" });
+    assert.deepEqual(text.retry_on, ["congestion"]);
+    const all = await client.campaigns.create({ name: "default", contacts: Buffer.from(CSV) });
+    assert.deepEqual([...all.retry_on].sort(), ["busy", "congestion", "failed", "no_answer"]);
+    await rejectsWith(
+      client.campaigns.create({ name: "bad", contacts: Buffer.from(CSV), retryOn: ["sometimes"] }),
+      BadRequestError,
+      (e) => assert.equal(e.field, "retry_on"),
+    );
+  });
+
+  it("gets one contact with its attempts and decisions", async () => {
+    const id = (await client.campaigns.create({ name: "detail", contacts: Buffer.from(CSV) })).id;
+    await client.campaigns.start(id);
+    await client.campaigns.stop(id);
+    const [, second] = (await client.campaigns.listContacts(id)).contacts;
+    const contact = await client.campaigns.getContact(id, second.id);
+    assert.deepEqual(
+      [contact.id, contact.phone_number, contact.status, contact.custom_fields.first_name],
+      [second.id, "+14155550101", "cancelled", "Grace"],
+    );
+    assert.deepEqual([contact.attempts, contact.attempts_made], [[], 0]);
+    assert.deepEqual(contact.decisions.map((d) => d.decision), ["cancelled"]);
+    assert.equal(typeof contact.decisions[0].time, "string");
+    assert.equal(typeof contact.decisions[0].detail, "string");
+    assert.equal(String((await client.campaigns.getContact(id, String(second.id))).id), String(second.id));
+    await rejectsWith(client.campaigns.getContact(id, 999_999), NotFoundError);
+    await rejectsWith(client.campaigns.getContact(id, "not-a-number"), NotFoundError);
+    await rejectsWith(client.campaigns.getContact("no-such-campaign", second.id), NotFoundError);
+    const other = new Client({ baseUrl: daemon.url, apiKey: await daemon.createTenant("initech") });
+    await rejectsWith(other.campaigns.getContact(id, second.id), NotFoundError);
   });
 
   it("reads health, readiness, the OpenAPI document and the metrics", async () => {

@@ -61,6 +61,11 @@ it("dials a campaign through Asterisk and follows it live to its end", async () 
   const answered = contacts.find((c) => c.phone_number === "+14155550100");
   assert.ok(answered.talk_seconds >= 1, `talk ${answered.talk_seconds} s`);
   assert.equal(String(contacts.find((c) => c.phone_number === "+14155550105").sip_code), "486");
+  const detail = await client.campaigns.getContact(campaign.id, answered.id);
+  assert.equal(detail.attempts.length, 1);
+  assert.deepEqual([detail.attempts[0].number, detail.attempts[0].outcome], [1, "answered"]);
+  assert.ok(detail.attempts[0].started_at && detail.attempts[0].ended_at);
+  assert.ok(detail.decisions.some((d) => d.decision === "dialled"), JSON.stringify(detail.decisions));
   const done = await client.campaigns.get(campaign.id);
   assert.deepEqual([done.status, done.counts.completed, done.counts.failed], ["completed", 2, 4]);
   assert.equal((await client.campaigns.listContacts(campaign.id, { status: "failed" })).total, 4);
