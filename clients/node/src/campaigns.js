@@ -216,7 +216,9 @@ export class Campaigns {
           for (const event of parser.feed(decoder.decode(chunk, { stream: true }))) {
             if (event.id !== null) last = event.id;
             failures = 0;
+            timer.pause(); // a reader slow to take the next event is not a dead connection
             yield event;
+            timer.touch();
             if (event.event === "end") return;
           }
           if (parser.lastId !== null) last = parser.lastId;

@@ -39,6 +39,12 @@ export class IdleTimer {
     }
   }
 
+  /** Stops the clock until the next touch() (while the caller's reader holds an event). */
+  pause() {
+    if (this._timer !== null) clearTimeout(this._timer);
+    this._timer = null;
+  }
+
   abort(reason) {
     this._controller.abort(reason);
   }

@@ -230,3 +230,42 @@ describe("streamEvents across a killed daemon", () => {
     }
   });
 });
+
+describe("streamEvents against a server that goes silent", () => {
+  it("counts readTimeout without a byte as a drop, but not a reader that takes its time", async () => {
+    const http = await import("node:http");
+    const requests = [];
+    const server = http.createServer((request, response) => {
+      requests.push(request.headers["last-event-id"] ?? null);
+      response.writeHead(200, { "Content-Type": "text/event-stream" });
+      if (requests.length === 1) {
+        response.write("retry: 2000\nid: 5\n\n"); // then silence, connection open
+      } else {
+        response.write('id: 6\nevent: contact\ndata: {"n":6}\n\nid: 7\nevent: contact\ndata: {"n":7}\n\n');
+        response.end('event: end\ndata: {"status":"stopped"}\n\n');
+      }
+    });
+    await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const fake = new Client({ baseUrl: `http://127.0.0.1:${server.address().port}`, apiKey: "k" });
+      const reconnects = [];
+      const got = [];
+      for await (const event of fake.campaigns.streamEvents("c", {
+        readTimeout: 300,
+        retryDelay: 10,
+        onReconnect: (info) => reconnects.push(info),
+      })) {
+        got.push(event.id);
+        if (got.length > 5) break; // re-read events: the reader's pause was counted as silence
+        await new Promise((r) => setTimeout(r, 500)); // longer than readTimeout, between events
+      }
+      assert.deepEqual(requests, [null, "5"]); // resumed after the id-only block
+      assert.equal(reconnects.length, 1);
+      assert.match(reconnects[0].reason, /timed out \(300 ms without progress\)/);
+      assert.deepEqual(got, [6, 7, null]);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
