@@ -17,7 +17,7 @@ from gateway.daemon.metrics import Metrics
 from gateway.dialer.dispatcher import Dispatcher
 from gateway.domain.model import CampaignKey
 from gateway.events import EventBus
-from gateway.http import campaigns, health, openapi, sse
+from gateway.http import campaigns, dashboard, export, health, openapi, options, sse
 from gateway.http.errors import errors_middleware
 from gateway.http.keys import (
     BUS,
@@ -118,4 +118,7 @@ def create_app(config: Config) -> web.Application:
     app.add_routes(sse.routes)
     app.add_routes(openapi.routes)
     app.add_routes(health.routes)
+    app.add_routes(export.routes)
+    app.add_routes(options.routes)
+    dashboard.setup(app)  # GET / and its files; security headers on every response
     return app

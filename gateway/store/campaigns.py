@@ -229,6 +229,25 @@ class CampaignStore:
         )
         return [contact_json(r, campaign) for r in rows], total
 
+    async def contacts_after(
+        self, campaign: Campaign, status: ContactStatus | None, after_id: int, limit: int,
+        skip: int = 0,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """Up to `limit` contacts with ids above `after_id`, in id order, the first `skip`
+        of them left out: keyset pages, each contact once, for a streamed export. Walks
+        the (campaign_pk, id) index whatever the filter (`+status` keeps the planner off
+        the status index, whose id order is not the walk's), so each page costs its own
+        rows only."""
+        where, params = "campaign_pk = ? AND id > ?", [campaign.pk, after_id]
+        if status is not None:
+            where += " AND +status = ?"
+            params.append(status.value)
+        rows = await self._db.fetch_all(
+            f"SELECT * FROM contacts WHERE {where} ORDER BY id LIMIT ? OFFSET ?",
+            (*params, limit, skip),
+        )
+        return [contact_json(r, campaign) for r in rows]
+
     async def events_after(self, pk: int, after: int, limit: int) -> list[StoredEvent]:
         rows = await self._db.fetch_all(
             "SELECT id, type, data FROM events WHERE campaign_pk = ? AND id > ?"

@@ -236,6 +236,12 @@ def _opt_out(conn: sqlite3.Connection, row: Any, change: OptOut) -> str | None:
 def _not_sent(conn: sqlite3.Connection, row: Any, change: NotSent, delta: Delta) -> str:
     to = rules.not_sent(CampaignStatus(row["campaign_status"])).value
     conn.execute("DELETE FROM attempts WHERE id = ?", (row["id"],))
+    # Its `dialled` decision is undone with it: the call never left.
+    conn.execute(
+        "DELETE FROM decisions WHERE id = (SELECT max(id) FROM decisions"
+        " WHERE contact_id = ? AND decision = 'dialled')",
+        (row["contact_id"],),
+    )
     conn.execute(
         "UPDATE contacts SET status = ?, attempts = attempts - 1, updated_at = ? WHERE id = ?",
         (to, _iso(change.at), row["contact_id"]),

@@ -146,17 +146,18 @@ export class Campaigns {
   }
 
   /**
-   * The campaign's contacts as CSV (optionally only those in `status`): a Readable of
-   * the bytes as they arrive, never the whole file in memory. Errors (404, 400) are
-   * thrown before it is returned.
+   * The campaign's contacts with their outcomes as CSV (the list's filters: `status`,
+   * and `limit` / `offset` / `page`, else every contact): a Readable of the bytes as they
+   * arrive, never the whole file in memory. Errors (404, 400) are thrown before it is
+   * returned; a download cut short errors the stream with ConnectionError.
    */
-  async exportContacts(id, { status, signal } = {}) {
+  async exportContacts(id, { status, limit, offset, page, signal } = {}) {
     const transport = this.#transport;
     const timer = new IdleTimer(transport.timeout, signal);
     let response;
     try {
       response = await transport.send("GET", `/campaigns/${segment(id, "id")}/contacts.csv`, {
-        query: { status },
+        query: { status, limit, offset, page },
         headers: { Accept: "text/csv" },
         timer,
       });

@@ -246,8 +246,7 @@ export interface StreamEventsOptions {
   onReconnect?: (info: ReconnectInfo) => void;
 }
 
-export interface ExportOptions {
-  status?: ContactStatus;
+export interface ExportOptions extends ListContactsOptions {
   signal?: AbortSignal;
 }
 

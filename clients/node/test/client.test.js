@@ -8,6 +8,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
+import { text } from "node:stream/consumers";
 import { after, before, describe, it } from "node:test";
 import {
   AuthenticationError,
@@ -213,6 +214,53 @@ describe("campaigns", () => {
     assert.match(doc.openapi, /^3\./);
     assert.ok("/api/v1/campaigns" in doc.paths);
     assert.match(await client.metrics(), /^gateway_sse_subscribers /m);
+  });
+});
+
+describe("options and the CSV export", () => {
+  it("options(): the configured agents and phone numbers", async () => {
+    assert.deepEqual(await client.options(), { agents: ["ivr", "queue"], phone_numbers: ["main"] });
+    await rejectsWith(new Client({ baseUrl: daemon.url, apiKey: "gw_wrong" }).options(), AuthenticationError);
+  });
+
+  it("exportContacts(): the contacts as CSV, streamed, with the list's filters; 404 before any byte", async () => {
+    let csv = "phone_number,first_name\n";
+    for (let i = 0; i < 2500; i++) csv += `+1415556${String(i).padStart(4, "0")},n${i}\n`;
+    const id = (await client.campaigns.create({ name: "export", contacts: Buffer.from(csv) })).id;
+    const stream = await client.campaigns.exportContacts(id);
+    let chunks = 0;
+    let body = "";
+    for await (const chunk of stream) {
+      assert.ok(Buffer.isBuffer(chunk));
+      chunks += 1;
+      body += chunk.toString("utf8");
+    }
+    const lines = body.trimEnd().split("\r\n");
+    assert.equal(lines.length, 2501);
+    const header = lines[0].split(",");
+    assert.deepEqual(header.slice(0, 2), ["phone_number", "status"]);
+    assert.equal(header.at(-1), "first_name");
+    assert.deepEqual(lines[1].split(",").slice(0, 2), ["+14155560000", "pending"]);
+    assert.ok(lines[2500].startsWith("+14155562499,pending,"));
+    assert.ok(lines[2500].endsWith(",n2499"));
+    assert.ok(chunks > 1, `one chunk of ${body.length} bytes: not streamed`);
+
+    const page = (await text(await client.campaigns.exportContacts(id, { limit: 2, offset: 1 }))).trimEnd().split("\r\n");
+    assert.deepEqual(page.slice(1).map((l) => l.split(",")[0]), ["+14155560001", "+14155560002"]);
+    const none = await text(await client.campaigns.exportContacts(id, { status: "cancelled" }));
+    assert.equal(none.trimEnd().split("\r\n").length, 1); // the header alone
+    await rejectsWith(client.campaigns.exportContacts(id, { status: "ringing" }), BadRequestError,
+      (e) => assert.equal(e.field, "status"));
+    await rejectsWith(client.campaigns.exportContacts("no-such-campaign"), NotFoundError);
+    const stranger = new Client({ baseUrl: daemon.url, apiKey: await daemon.createTenant("hooli") });
+    await rejectsWith(stranger.campaigns.exportContacts(id), NotFoundError);
+
+    const early = await client.campaigns.exportContacts(id); // a reader that leaves early
+    for await (const chunk of early) {
+      assert.ok(chunk.length > 0);
+      break;
+    }
+    assert.ok(early.destroyed);
   });
 });
 

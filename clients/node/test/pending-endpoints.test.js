@@ -1,13 +1,12 @@
 // The methods of endpoints that other branches are building, against a real daemon:
-// options() and exportContacts() (issue 9), the amd / machineAgentId fields (issue 8),
-// dnc.list / add / import / remove (the DNC API of issue 7). NOT run by scripts/test until
+// the amd / machineAgentId fields (issue 8) and dnc.list / add / import / remove (the DNC
+// API of issue 7). NOT run by scripts/test until
 // they are on main: then remove this file from PENDING in
 // tests/integration/test_node_client.py. One part alone, e.g. against a branch:
 //   GATEWAY_TEST_REPO=/path/to/checkout node --test --test-name-pattern=options test/pending-endpoints.test.js
 
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { text } from "node:stream/consumers";
 import { BadRequestError, Client, NotFoundError } from "../src/index.js";
 import { CSV, Daemon } from "../test-support/daemon.js";
 
@@ -25,14 +24,6 @@ after(() => daemon?.close());
 
 const list = (value) => (Array.isArray(value) ? value : String(value).split(",")).map((v) => v.trim()).sort();
 
-describe("options", () => {
-  it("names the configured agents and phone numbers", async () => {
-    const options = await client.options();
-    assert.deepEqual(list(options.agents), ["ivr", "queue"]);
-    assert.deepEqual(list(options.phone_numbers), ["main"]);
-  });
-});
-
 describe("campaigns: the newer fields", () => {
   it("sends amd and machineAgentId under their API names", async () => {
     const campaign = await client.campaigns.create({
@@ -49,20 +40,6 @@ describe("campaigns: the newer fields", () => {
       client.campaigns.create({ name: "bad", contacts: Buffer.from(CSV), amd: true, machineAgentId: "nope" }),
       (e) => e instanceof BadRequestError && e.field === "machine_agent_id",
     );
-  });
-});
-
-describe("exportContacts", () => {
-  it("streams the contacts as CSV, filtered by status; 404 before any byte", async () => {
-    const id = (await client.campaigns.create({ name: "export", contacts: Buffer.from(CSV) })).id;
-    const csv = await text(await client.campaigns.exportContacts(id));
-    const lines = csv.trim().split(/\r?\n/);
-    assert.match(lines[0], /phone_number/);
-    assert.equal(lines.length, 4);
-    assert.ok(lines[1].includes("+14155550100"));
-    assert.equal((await text(await client.campaigns.exportContacts(id, { status: "cancelled" }))).trim().split(/\r?\n/).length, 1);
-    await assert.rejects(client.campaigns.exportContacts("no-such-campaign"), NotFoundError);
-    await assert.rejects(other.campaigns.exportContacts(id), NotFoundError);
   });
 });
 
