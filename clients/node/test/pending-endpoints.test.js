@@ -1,9 +1,7 @@
 // The methods of endpoints that other branches are building, against a real daemon:
-// the amd / machineAgentId fields (issue 8) and dnc.list / add / import / remove (the DNC
-// API of issue 7). NOT run by scripts/test until
-// they are on main: then remove this file from PENDING in
-// tests/integration/test_node_client.py. One part alone, e.g. against a branch:
-//   GATEWAY_TEST_REPO=/path/to/checkout node --test --test-name-pattern=options test/pending-endpoints.test.js
+// the amd / machineAgentId fields (issue 8). NOT run by scripts/test until they are on
+// main: then remove this file from PENDING in tests/integration/test_node_client.py.
+//   GATEWAY_TEST_REPO=/path/to/checkout node --test test/pending-endpoints.test.js
 
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -40,37 +38,5 @@ describe("campaigns: the newer fields", () => {
       client.campaigns.create({ name: "bad", contacts: Buffer.from(CSV), amd: true, machineAgentId: "nope" }),
       (e) => e instanceof BadRequestError && e.field === "machine_agent_id",
     );
-  });
-});
-
-describe("dnc", () => {
-  it("adds, looks up, lists, imports and removes numbers, per tenant", async () => {
-    assert.deepEqual(await client.dnc.add(["+14155550100", "+1 415 555 0101"], { reason: "asked" }), { added: 2, already: 0 });
-    assert.deepEqual(await client.dnc.add(["+14155550101"]), { added: 0, already: 1 });
-    const all = await client.dnc.list();
-    assert.equal(all.total, 2);
-    assert.deepEqual(all.numbers.map((n) => n.phone_number).sort(), ["+14155550100", "+14155550101"]);
-    assert.equal(all.numbers.find((n) => n.phone_number === "+14155550100").reason, "asked");
-    assert.equal(typeof all.numbers[0].created_at, "string");
-    assert.equal((await client.dnc.list({ limit: 1 })).numbers.length, 1);
-    assert.equal((await client.dnc.list({ limit: 1, offset: 1 })).numbers.length, 1);
-    const one = await client.dnc.list({ phoneNumber: "+1 (415) 555-0101" });
-    assert.deepEqual([one.total, one.numbers[0].phone_number], [1, "+14155550101"]);
-
-    const imported = await client.dnc.import(Buffer.from("phone_number\n+14155550102\n+14155550100\n"), { reason: "file" });
-    assert.deepEqual(imported, { added: 1, already: 1 });
-    await assert.rejects(
-      client.dnc.import(Buffer.from("phone_number\n+14155550103\nnope\n")),
-      (e) => e instanceof BadRequestError && e.row === 3,
-    );
-    await assert.rejects(client.dnc.add(["nope"]), BadRequestError);
-    assert.equal((await client.dnc.list()).total, 3); // nothing of the refused ones
-
-    assert.equal((await other.dnc.list()).total, 0); // another tenant's list is its own
-    await assert.rejects(other.dnc.remove("+14155550100"), NotFoundError);
-
-    assert.equal(await client.dnc.remove("+14155550100"), undefined);
-    assert.equal((await client.dnc.list({ phoneNumber: "+14155550100" })).total, 0);
-    await assert.rejects(client.dnc.remove("+14155550100"), NotFoundError);
   });
 });
