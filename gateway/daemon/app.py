@@ -17,7 +17,7 @@ from gateway.daemon.metrics import Metrics
 from gateway.dialer.dispatcher import Dispatcher
 from gateway.domain.model import CampaignKey
 from gateway.events import EventBus
-from gateway.http import campaigns, health, openapi, sse
+from gateway.http import campaigns, dashboard, dnc, export, health, openapi, options, sse
 from gateway.http.errors import errors_middleware
 from gateway.http.keys import (
     BUS,
@@ -35,6 +35,7 @@ from gateway.parseworker import ParseWorker
 from gateway.service import CampaignService
 from gateway.store.dialing import DialStore
 from gateway.store.sqlite import SqliteStore
+from gateway.store.upgrade import backfill_contact_zones
 
 log = structlog.get_logger(__name__)
 
@@ -62,6 +63,7 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     discarded = await store.campaigns.discard_unfinished_imports()
     if discarded:
         log.warning("discarded uploads cut off by a restart", campaigns=discarded)
+    await backfill_contact_zones(store.db)  # once, for campaigns from before zones
     app[STORE] = store
     app[STREAMS] = StreamHub(app[BUS], store.campaigns, config.max_streams_per_tenant)
     worker = ParseWorker()  # large uploads' CSV is parsed in it, beside the event loop
@@ -124,6 +126,10 @@ def create_app(config: Config) -> web.Application:
     app.on_shutdown.append(_close_streams)
     app.add_routes(campaigns.routes)
     app.add_routes(sse.routes)
+    app.add_routes(dnc.routes)
     app.add_routes(openapi.routes)
     app.add_routes(health.routes)
+    app.add_routes(export.routes)
+    app.add_routes(options.routes)
+    dashboard.setup(app)  # GET / and its files; security headers on every response
     return app

@@ -75,6 +75,19 @@ def paging(request: web.Request) -> tuple[int, int]:
     )
 
 
+def contact_status(request: web.Request) -> ContactStatus | None:
+    """The `status` filter of a contacts query, if any."""
+    if "status" not in request.query:
+        return None
+    raw = request.query["status"]
+    if raw not in CONTACT_STATUSES:
+        raise BadRequest(
+            f"status: unknown contact status {raw[:40]!r} (one of {', '.join(CONTACT_STATUSES)})",
+            field="status",
+        )
+    return ContactStatus(raw)
+
+
 def _tenant(request: web.Request) -> Tenant:
     return request[TENANT]
 
@@ -138,16 +151,7 @@ async def delete_campaign(request: web.Request) -> web.Response:
 async def list_contacts(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     campaign = await service.get(_tenant(request), request.match_info["id"])
-    status = None
-    if "status" in request.query:
-        raw = request.query["status"]
-        if raw not in CONTACT_STATUSES:
-            raise BadRequest(
-                f"status: unknown contact status {raw[:40]!r}"
-                f" (one of {', '.join(CONTACT_STATUSES)})",
-                field="status",
-            )
-        status = ContactStatus(raw)
+    status = contact_status(request)
     limit, offset = paging(request)
     contacts, total = await service.store.contacts(campaign, status, limit, offset)
     return web.json_response({"contacts": contacts, "total": total})

@@ -10,9 +10,16 @@ from aiohttp import web
 
 from gateway import __version__
 from gateway.domain.model import CONTACT_STATUSES
+from gateway.http import openapi_dnc
 from gateway.http import schemas as sc
 
 routes = web.RouteTableDef()
+
+_STATUS = {
+    "name": "status",
+    "in": "query",
+    "schema": {"type": "string", "enum": list(CONTACT_STATUSES)},
+}
 
 
 def _op(summary: str, ok: dict[str, Any], *errors: str, **extra: Any) -> dict[str, Any]:
@@ -141,11 +148,7 @@ def document() -> dict[str, Any]:
                     "404",
                     parameters=[
                         sc.ID,
-                        {
-                            "name": "status",
-                            "in": "query",
-                            "schema": {"type": "string", "enum": list(CONTACT_STATUSES)},
-                        },
+                        _STATUS,
                         *sc.PAGING,
                     ],
                 ),
@@ -159,6 +162,36 @@ def document() -> dict[str, Any]:
                         sc.ID,
                         {"name": "contact_id", "in": "path", "required": True, "schema": sc.INT},
                     ],
+                ),
+            },
+            "/api/v1/campaigns/{id}/contacts.csv": {
+                "get": _op(
+                    "The campaign's contacts with their outcomes as CSV, streamed: the gateway's columns (phone_number, status, outcome, hangup_cause, hangup_cause_text, sip_code, attempts, talk_seconds, next_attempt_at, timezones (space-separated), opted_out (true/false), updated_at, row_number, contact_id), then the custom fields (one named like a gateway column is prefixed custom_; a value starting with = + - @ or a tab is prefixed with ' so spreadsheets never run it). Every contact in id order unless paged",
+                    {
+                        "200": {
+                            "description": "text/csv, UTF-8, CRLF lines, a header line first",
+                            "content": {"text/csv": {"schema": sc.STR}},
+                        }
+                    },
+                    "400",
+                    "404",
+                    parameters=[sc.ID, _STATUS, *sc.PAGING],
+                ),
+            },
+            "/api/v1/options": {
+                "get": _op(
+                    "The agents and phone numbers a campaign may name (configured by the administrator; ids only)",
+                    _json(
+                        "200",
+                        {
+                            "type": "object",
+                            "required": ["agents", "phone_numbers"],
+                            "properties": {
+                                "agents": {"type": "array", "items": sc.STR},
+                                "phone_numbers": {"type": "array", "items": sc.STR},
+                            },
+                        },
+                    ),
                 ),
             },
             "/api/v1/campaigns/{id}/events": {
@@ -197,6 +230,7 @@ def document() -> dict[str, Any]:
             "/api/v1/campaigns/{id}/stop": _command(
                 "Stop (→ stopped; pending contacts cancelled; idempotent)"
             ),
+            **openapi_dnc.paths(_op, _json, sc.PAGING, _STORAGE),
             "/api/v1/openapi.json": {
                 "get": {
                     "summary": "This document",
@@ -228,6 +262,24 @@ def document() -> dict[str, Any]:
                     "responses": {"200": {"description": "text/plain exposition format"}},
                 }
             },
+            "/": {
+                "get": {
+                    "summary": "The web dashboard (HTML; it signs in with an API key kept in sessionStorage)",
+                    "security": [],
+                    "responses": {"200": {"description": "text/html"}},
+                }
+            },
+            "/assets/{version}/{name}": {
+                "get": {
+                    "summary": "The dashboard's files; cached for a year (the version is a hash of their contents)",
+                    "security": [],
+                    "parameters": [
+                        {"name": "version", "in": "path", "required": True, "schema": sc.STR},
+                        {"name": "name", "in": "path", "required": True, "schema": sc.STR},
+                    ],
+                    "responses": {"200": {"description": "OK"}, "404": sc.ERR},
+                }
+            },
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -235,6 +287,7 @@ def document() -> dict[str, Any]:
                 "Campaign": sc.CAMPAIGN,
                 "Contact": sc.CONTACT,
                 "ContactDetail": sc.CONTACT_DETAIL,
+                "DncNumber": openapi_dnc.ENTRY,
                 "Error": {
                     "type": "object",
                     "required": ["error"],

@@ -63,7 +63,7 @@ def campaign_from_row(row: sqlite3.Row) -> Campaign:
         custom_field_names=json.loads(row["custom_field_names"]),
         duplicates=row["duplicates"],
         retry_on=frozenset(v for v in row["retry_on"].split(",") if v),
-        zone_sets=[tuple(zones) for zones in json.loads(row["zone_sets"])],
+        zone_sets=[tuple(zones) for zones in json.loads(row["zone_sets"] or "[]")],
         dnc_at_upload=row["n_dnc"],
         counts=Counts(
             total=row["n_total"],
@@ -228,6 +228,25 @@ class CampaignStore:
             (*params, limit, offset),
         )
         return [contact_json(r, campaign) for r in rows], total
+
+    async def contacts_after(
+        self, campaign: Campaign, status: ContactStatus | None, after_id: int, limit: int,
+        skip: int = 0,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """Up to `limit` contacts with ids above `after_id`, in id order, the first `skip`
+        of them left out: keyset pages, each contact once, for a streamed export. Walks
+        the (campaign_pk, id) index whatever the filter (`+status` keeps the planner off
+        the status index, whose id order is not the walk's), so each page costs its own
+        rows only."""
+        where, params = "campaign_pk = ? AND id > ?", [campaign.pk, after_id]
+        if status is not None:
+            where += " AND +status = ?"
+            params.append(status.value)
+        rows = await self._db.fetch_all(
+            f"SELECT * FROM contacts WHERE {where} ORDER BY id LIMIT ? OFFSET ?",
+            (*params, limit, skip),
+        )
+        return [contact_json(r, campaign) for r in rows]
 
     async def events_after(self, pk: int, after: int, limit: int) -> list[StoredEvent]:
         rows = await self._db.fetch_all(
