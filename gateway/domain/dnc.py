@@ -55,13 +55,15 @@ def parse_reason(value: Any, field: str = REASON_FIELD) -> str:
 
 
 def normalise_number(raw: Any, default_region: str, field: str = PHONE_COLUMN) -> str:
-    """One number (a query or path parameter) in E.164, or DncInputError naming `field`."""
+    """One number (a query or path parameter) in E.164, or DncInputError naming `field`.
+    A premium-rate number may always be listed (whether contacts may have one is the
+    operator's `allow_premium`): a list never refuses a number it could protect."""
     if not isinstance(raw, str):
         raise DncInputError(field, "must be a string")
     if _CONTROL_IN_VALUE.search(raw):
         raise DncInputError(field, "must not contain control characters")
     try:
-        return normalise(raw, default_region)
+        return normalise(raw, default_region, allow_premium=True)
     except InvalidNumber as exc:
         raise DncInputError(field, str(exc)) from None
 
@@ -86,7 +88,7 @@ def numbers_from_json(body: Any, default_region: str) -> tuple[list[str], str]:
         if _CONTROL_IN_VALUE.search(value):
             raise DncInputError(JSON_FIELD, "control character in a number (not allowed)", row)
         try:
-            numbers.append(normalise(value, default_region))
+            numbers.append(normalise(value, default_region, allow_premium=True))
         except InvalidNumber as exc:
             raise DncInputError(JSON_FIELD, str(exc), row) from None
     return numbers, reason
@@ -191,7 +193,7 @@ class CsvNumbers:
         try:
             for line in lines:
                 if line:
-                    append(normalise(line, region))
+                    append(normalise(line, region, allow_premium=True))
         except InvalidNumber:
             pass
         else:
@@ -205,7 +207,7 @@ class CsvNumbers:
                 values = line.count(",") + 1
                 raise self._error(f"{values} values but the header has 1 column", number)
             try:
-                numbers.append(normalise(line, region))
+                numbers.append(normalise(line, region, allow_premium=True))
             except InvalidNumber as exc:
                 raise self._error(str(exc), number) from None
         return numbers
@@ -228,7 +230,7 @@ class CsvNumbers:
                     f"{len(fields)} values but the header has {columns} columns", number
                 )
             try:
-                numbers.append(normalise(fields[index], region))
+                numbers.append(normalise(fields[index], region, allow_premium=True))
             except InvalidNumber as exc:
                 raise self._error(str(exc), number) from None
         return numbers

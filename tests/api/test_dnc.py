@@ -317,3 +317,14 @@ async def test_storage_failing_at_the_final_move_adds_nothing(
     monkeypatch.undo()
     assert await numbers_of(api) == []
     assert await staging_tables(api) == 0  # abort() dropped what the failed commit kept
+
+
+async def test_a_premium_rate_number_may_be_listed_though_contacts_may_not_have_one(
+    api: Api,
+) -> None:
+    response = await add_json(api, ["+1 900 234 5678"])
+    assert response.status == 200, await response.text()
+    assert await response.json() == {"added": 1, "already": 0}
+    refused = await api.create("phone_number\n+19002345678\n")
+    assert refused.status == 400  # allow_premium is off by default
+    assert "premium" in (await refused.json())["error"]
