@@ -206,26 +206,12 @@ def report(calls: list[Call], conf: dict[str, str]) -> bool:
         print("wrong:")
         for c in wrong:
             g = c.greeting
-            print(f"  {g.kind}-{g.id} {g.number} {g.voice:<18} {c.status:<8} {c.cause:<24} {g.text}")
+            name = f"{g.kind}-{g.id}"
+            print(f"  {name} {g.number} {g.voice:<18} {c.status:<8} {c.cause:<24} {g.text}")
     return accuracy >= 0.95
 
 
-async def bench(args: argparse.Namespace) -> int:
-    if args.ami_port:
-        # Another Asterisk with the sandbox's configuration (e.g. one being tuned): its
-        # login is the sandbox's, the sandbox itself is neither started nor used.
-        env = dict(
-            line.split("=", 1)
-            for line in subprocess.run(
-                [str(REPO / "scripts" / "sandbox"), "env"], capture_output=True, text=True
-            ).stdout.split()
-        )
-        settings = AmiSettings(
-            env["GATEWAY_AMI_HOST"], args.ami_port, env["GATEWAY_AMI_USERNAME"],
-            env["GATEWAY_AMI_SECRET"],
-        )
-    else:
-        settings = start_sandbox()
+async def bench(args: argparse.Namespace, settings: AmiSettings) -> int:
     corpus = load_corpus()
     ami = Ami(settings)
     await ami.connect()
@@ -249,13 +235,33 @@ async def bench(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def ami_settings(args: argparse.Namespace) -> AmiSettings:
+    if args.ami_port:
+        # Another Asterisk with the sandbox's configuration (e.g. one being tuned): its
+        # login is the sandbox's, the sandbox itself is neither started nor used.
+        env = dict(
+            line.split("=", 1)
+            for line in subprocess.run(
+                [str(REPO / "scripts" / "sandbox"), "env"], capture_output=True, text=True
+            ).stdout.split()
+        )
+        return AmiSettings(
+            env["GATEWAY_AMI_HOST"],
+            args.ami_port,
+            env["GATEWAY_AMI_USERNAME"],
+            env["GATEWAY_AMI_SECRET"],
+        )
+    else:
+        return start_sandbox()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=1, help="times each greeting is dialled")
     parser.add_argument("--concurrency", type=int, default=8, help="calls at once")
     parser.add_argument("--ami-port", type=int, default=0, help="another Asterisk's AMI port")
     args = parser.parse_args()
-    return asyncio.run(bench(args))
+    return asyncio.run(bench(args, ami_settings(args)))
 
 
 if __name__ == "__main__":

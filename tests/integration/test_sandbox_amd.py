@@ -103,9 +103,7 @@ def test_verdict_user_event_and_where_the_call_went(amd_run: AmdRun, name: str) 
     _number, _agent, status, cause, context, exten = CASES[name]
     attempt_id = amd_run.ids[name]
     [verdict] = [
-        m
-        for m in amd_run.ami.events("UserEvent", attempt_id)
-        if m.get("UserEvent") == "GatewayAMD"
+        m for m in amd_run.ami.events("UserEvent", attempt_id) if m.get("UserEvent") == "GatewayAMD"
     ]
     assert verdict["AttemptID"] == attempt_id
     assert verdict["AMDStatus"] == status, verdict
