@@ -2,7 +2,7 @@
 AMI client firing the same Originates at the same Asterisk, in the same run.
 
     .venv/bin/python bench/dial.py [--campaigns 4] [--contacts 600] [--concurrency 100]
-                                   [--cps 250]
+                                   [--cps 250] [--calling-hours 00:00-23:59] [--dnc 1000000]
 
 Starts the sandbox if it does not run (and leaves it running). One tenant runs
 `--campaigns` campaigns of `--contacts` answered numbers each (last digits 0-4: SIPp
@@ -243,10 +243,14 @@ async def bench(args: argparse.Namespace) -> int:
             host_max_concurrent_calls=total_concurrency,
             host_max_calls_per_second=args.cps,
             extra_numbers=tuple(number_ids[1:]),
+            calling_hours=args.calling_hours,
         ),
     )
     api: Api = server.tenant("bench", max_calls=total_concurrency, cps=args.cps)
     await asyncio.to_thread(server.start)
+    if args.dnc:
+        listed = await asyncio.to_thread(fill_dnc, folder / "gateway.db", args.dnc)
+        print(f"do-not-call lists: {listed} numbers (half the tenant's, half host-wide)")
     witness = AmiWitness(ami, sample_interval=0.5)
     await witness.start()
     try:
@@ -355,6 +359,22 @@ async def bench(args: argparse.Namespace) -> int:
     return 0 if not violations and code == 0 and not timed_out else 1
 
 
+def fill_dnc(db: Path, count: int) -> int:
+    """`count` numbers on the lists, none of them dialled here: the dial-time check is one
+    index probe per call whatever their number, and this shows what it costs."""
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        tenant = conn.execute("SELECT id FROM tenants WHERE name = 'bench'").fetchone()[0]
+        rows = ((f"+1212{i:07d}", tenant if i % 2 else 0) for i in range(count))
+        conn.executemany(
+            "INSERT OR IGNORE INTO dnc_numbers (phone_number, tenant_id, reason, created_at)"
+            " VALUES (?, ?, 'bench', '2026-12-01T00:00:00Z')",
+            rows,
+        )
+        return conn.execute("SELECT count(*) FROM dnc_numbers").fetchone()[0]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--campaigns", type=int, default=4)
@@ -362,6 +382,12 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=100, help="per campaign (<= 100)")
     parser.add_argument("--cps", type=float, default=250.0, help="tenant and host calls/s")
     parser.add_argument("--timeout", type=float, default=150.0)
+    parser.add_argument(
+        "--calling-hours",
+        default="",
+        help='operator hours, e.g. "00:00-23:59" (every call checked, all open); default off',
+    )
+    parser.add_argument("--dnc", type=int, default=0, help="numbers on the do-not-call lists")
     args = parser.parse_args()
     return asyncio.run(bench(args))
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from gateway.domain.phone import is_valid_region
 from gateway.domain.settings import Choices
+from gateway.domain.window import DailyWindow
 
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _DIALPLAN = re.compile(r"^[A-Za-z0-9_+*#.-]{1,80}$")
@@ -62,6 +63,7 @@ class Config:
     host_max_calls_per_second: float = 100.0
     default_country: str = "US"
     default_timezone: str = "UTC"
+    calling_hours: str = "08:00-21:00"  # in each contact's local time; "" turns them off
     max_upload_bytes: int = 50 * 1024 * 1024
     max_streams_per_tenant: int = 100  # open SSE streams; beyond it 429
     default_agent: str | None = None
@@ -82,6 +84,11 @@ class Config:
             if number.id == number_id:
                 return number
         raise LookupError(f"phone number {number_id!r} is not in the configuration")
+
+    @property
+    def calling_window(self) -> DailyWindow:
+        """The operator's calling hours, applied in each contact's local time."""
+        return DailyWindow.parse(self.calling_hours)
 
     def choices(self) -> Choices:
         return Choices(
@@ -112,6 +119,7 @@ _TOML_KEYS: dict[tuple[str, str], str] = {
     ("campaigns", "default_agent"): "default_agent",
     ("campaigns", "default_phone_number"): "default_phone_number",
     ("campaigns", "default_timezone"): "default_timezone",
+    ("compliance", "calling_hours"): "calling_hours",
     ("log", "level"): "log_level",
     ("log", "format"): "log_format",
 }
@@ -223,5 +231,9 @@ def check(config: Config) -> None:
         raise ConfigError("max_streams_per_tenant must be at least 1")
     if config.max_upload_bytes < 1024:
         raise ConfigError("max_upload_bytes must be at least 1024")
+    try:
+        DailyWindow.parse(config.calling_hours)
+    except ValueError as exc:
+        raise ConfigError(f'calling_hours: {exc} (e.g. "08:00-21:00", or "" for none)') from None
     if config.log_format not in ("auto", "json", "console"):
         raise ConfigError("log_format must be auto, json or console")

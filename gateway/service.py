@@ -31,6 +31,7 @@ class ImportReport:
     rows: int = 0
     duplicates: int = 0
     duplicate_rows: list[int] = field(default_factory=list)
+    dnc: int = 0  # contacts on a do-not-call list: stored failed, never dialled
 
 
 class ContactImport:
@@ -85,8 +86,12 @@ class ContactImport:
         await self._wait_writing()
         settings = validate(self.form, self._choices, utcnow())
         assert self._pk is not None
-        await self._store.finish_import(
-            self._pk, settings, self._csv.custom_field_names, self.report.duplicates
+        self.report.dnc = await self._store.finish_import(
+            self._pk,
+            settings,
+            self._csv.custom_field_names,
+            self.report.duplicates,
+            self._csv.zone_sets,
         )
 
     async def abort(self) -> None:

@@ -31,6 +31,8 @@ port = {port}
 [log]
 format = "json"
 level = "info"
+[compliance]
+calling_hours = ""
 [campaigns]
 default_agent = "ivr"
 default_phone_number = "main"

@@ -38,6 +38,7 @@ from gateway.domain.calls import (
     CallAnswered,
     CallEnded,
     CallEvent,
+    OptedOut,
     OriginateRefused,
     OriginateRequest,
     TelephonyState,
@@ -92,6 +93,7 @@ class AmiTelephony:
             "Newstate": self._on_newstate,
             "Hangup": self._on_hangup,
             "OriginateResponse": self._on_originate_response,
+            "UserEvent": self._on_user_event,
         }
         client.add_event_handler(self._on_event)
         client.on_state_change(self._on_client_state)
@@ -260,6 +262,11 @@ class AmiTelephony:
             self._wait_for_hangup(attempt_id, call, self.no_channel_grace)
         else:
             self._end(attempt_id, call, None, "", "")
+
+    def _on_user_event(self, attempt_id: str, call: _Call, message: Message) -> None:
+        """Only the names the gateway's own dialplan raises; on one of its calls."""
+        if message.get("UserEvent") == "GatewayOptOut":
+            self._emit(OptedOut(attempt_id))
 
     def _wait_for_hangup(self, attempt_id: str, call: _Call, delay: float) -> None:
         if call.timer is None:

@@ -66,6 +66,9 @@ def add_commands(subparsers: Any) -> None:
     create.add_argument("--timezone", help="IANA zone of the calling window, e.g. Europe/Paris")
     create.add_argument("--calling-window-start", metavar="HH:MM")
     create.add_argument("--calling-window-end", metavar="HH:MM")
+    create.add_argument(
+        "--retry-on", metavar="OUTCOMES", help="comma-separated, e.g. busy,no_answer (default: all)"
+    )
 
     listing = action("list", _list, "list campaigns, newest first", False)
     _paging(listing)
@@ -76,6 +79,8 @@ def add_commands(subparsers: Any) -> None:
     contacts = action("contacts", _contacts, "list a campaign's contacts")
     contacts.add_argument("--status", choices=STATUSES)
     _paging(contacts)
+    contact = action("contact", _contact, "show a contact, its attempts and every decision")
+    contact.add_argument("contact_id", metavar="CONTACT_ID", type=int)
     watch = action("watch", _watch, "follow a campaign live until it ends")
     watch.add_argument(
         "--last-event-id",
@@ -156,15 +161,17 @@ def _create(client: Client, args: argparse.Namespace) -> Any:
             timezone=args.timezone,
             calling_window_start=args.calling_window_start,
             calling_window_end=args.calling_window_end,
+            retry_on=args.retry_on,
         )
     if args.json:
         return campaign
     report = campaign.get("import", {})
-    skipped = report.get("duplicates", 0)
+    skipped, listed = report.get("duplicates", 0), report.get("dnc", 0)
     print(
         f"created campaign {campaign['id']} ({_clean(campaign['name'])}):"
         f" {campaign['counts']['total']} contacts"
         + (f", {skipped} duplicate rows skipped" if skipped else "")
+        + (f", {listed} on a do-not-call list (never dialled)" if listed else "")
         + f"; status {campaign['status']}"
     )
     return None
@@ -188,6 +195,7 @@ SHOWN = (
     *("id", "name", "status", "agent_id", "phone_number_id", "max_concurrent_calls"),
     *("max_calls_per_second", "retries_per_contact", "retry_delay_seconds"),
     *("ring_timeout_seconds", "timezone", "calling_window_start", "calling_window_end"),
+    "retry_on",
     *("scheduled_at", "created_at", "started_at", "completed_at", "created_by"),
 )
 
@@ -197,8 +205,11 @@ def _show(client: Client, args: argparse.Namespace) -> Any:
     if args.json:
         return campaign
     for name in SHOWN:
-        if campaign.get(name) is not None:
-            print(f"{name + ':':<22}{_clean(campaign[name])}")
+        value = campaign.get(name)
+        if isinstance(value, list):
+            value = ",".join(value) or "(none)"
+        if value is not None:
+            print(f"{name + ':':<22}{_clean(value)}")
     counts = campaign["counts"]
     print(f"{'contacts:':<22}{counts['total']} ({_counts(counts)})")
     return None
@@ -238,6 +249,23 @@ def _contacts(client: Client, args: argparse.Namespace) -> Any:
     return None
 
 
+def _contact(client: Client, args: argparse.Namespace) -> Any:
+    contact = client.campaigns.get_contact(args.id, args.contact_id)
+    if args.json:
+        return contact
+    print(f"contact {contact['id']} {contact['phone_number']}: {contact['status']}"
+          f" (last outcome {contact['last_outcome'] or '-'};"
+          f" zones {', '.join(contact['timezones'])})"
+          + ("; opted out" if contact.get("opted_out") else ""))  # fmt: skip
+    rows = [[a["number"], a["started_at"], a["ended_at"], a["outcome"], a["hangup_cause"],
+             a["sip_code"], a["talk_seconds"]] for a in contact["attempts"]]  # fmt: skip
+    if rows:
+        _table(["ATTEMPT", "STARTED", "ENDED", "OUTCOME", "CAUSE", "SIP", "TALK"], rows)
+    decisions = [[d["time"], d["decision"], d["detail"]] for d in contact["decisions"]]
+    _table(["TIME", "DECISION", "DETAIL"], decisions)
+    return None
+
+
 class Progress:
     """A campaign's live figures, from its snapshot then its events, rendered as one line."""
 
@@ -256,6 +284,7 @@ class Progress:
             self.counts = {"total": total, **dict.fromkeys(STATUSES, 0), "pending": total}
         self.in_flight = self.counts["originated"] + self.counts["connected"]
         self.rate = 0.0
+        self.waiting = 0  # pending contacts outside their calling window
         self.answer_rate: float | None = None
         self.talk: float | None = None
 
@@ -265,6 +294,7 @@ class Progress:
             self.status, self.counts = data["status"], dict(data["counts"])
             self.in_flight = data.get("in_flight", self.in_flight)
             self.rate = data.get("calls_per_second") or 0.0
+            self.waiting = data.get("waiting_for_window") or 0
             self.answer_rate = data.get("answer_rate")
             self.talk = data.get("average_talk_seconds")
         elif event.event == "contact" and self.follow:
@@ -286,7 +316,9 @@ class Progress:
         counts = "  ".join(f"{s} {self.counts.get(s, 0)}" for s in STATUSES)
         return (
             f"[{bar}] {share:4.0%} {done}/{total} | {counts} | in flight {self.in_flight}"
-            f" | {self.rate:.1f} calls/s | {self.status}"
+            f" | {self.rate:.1f} calls/s"
+            + (f" | {self.waiting} waiting for their window" if self.waiting else "")
+            + f" | {self.status}"
         )
 
     def summary(self) -> str:

@@ -7,7 +7,7 @@ import io
 import json
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, BinaryIO
@@ -41,6 +41,8 @@ def _form_value(name: str, value: Any) -> str:
         if value.tzinfo is None:
             raise ValueError(f"{name}: give a timezone-aware datetime")
         return value.isoformat()
+    if isinstance(value, list | tuple | set | frozenset):  # retry_on: a list of outcomes
+        return ",".join(str(v) for v in value)
     return str(value)
 
 
@@ -89,6 +91,7 @@ class AsyncCampaigns:
         timezone: str | None = None,
         calling_window_start: str | None = None,
         calling_window_end: str | None = None,
+        retry_on: Sequence[str] | str | None = None,
     ) -> dict[str, Any]:
         """Upload `contacts` (a binary file, a path, or bytes: a CSV with a phone_number
         column) as a new draft campaign; the answer also carries an `import` report."""
@@ -133,6 +136,12 @@ class AsyncCampaigns:
         """`{"contacts": [...], "total": N}`, optionally only those in `status`."""
         params = {"status": status, "limit": limit, "offset": offset, "page": page}
         return await self._client.request("GET", _path(campaign_id, "contacts"), params=params)
+
+    async def get_contact(self, campaign_id: str, contact_id: int) -> dict[str, Any]:
+        """One contact with its `attempts` and `decisions` (why it was dialled, deferred,
+        skipped, retried or not)."""
+        path = _path(campaign_id, "contacts/" + quote(str(contact_id), safe=""))
+        return await self._client.request("GET", path)
 
     async def stream_events(
         self,

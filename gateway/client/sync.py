@@ -43,6 +43,7 @@ class Campaigns:
     stop = _blocking(AsyncCampaigns.stop)
     delete = _blocking(AsyncCampaigns.delete)
     list_contacts = _blocking(AsyncCampaigns.list_contacts)
+    get_contact = _blocking(AsyncCampaigns.get_contact)
 
     @functools.wraps(AsyncCampaigns.stream_events)
     def stream_events(self, campaign_id: str, *args: Any, **kwargs: Any) -> Iterator[Event]:

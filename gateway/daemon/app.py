@@ -17,7 +17,7 @@ from gateway.daemon.metrics import Metrics
 from gateway.dialer.dispatcher import Dispatcher
 from gateway.domain.model import CampaignKey
 from gateway.events import EventBus
-from gateway.http import campaigns, health, openapi, sse
+from gateway.http import campaigns, dashboard, export, health, openapi, options, sse
 from gateway.http.errors import errors_middleware
 from gateway.http.keys import (
     BUS,
@@ -39,7 +39,7 @@ log = structlog.get_logger(__name__)
 
 
 def _no_live_stats(_: CampaignKey) -> dict[str, Any]:
-    return {"calls_per_second": 0.0}
+    return {"calls_per_second": 0.0, "waiting_for_window": 0}
 
 
 SHUTDOWN_STEP_SECONDS = 10.0
@@ -118,4 +118,7 @@ def create_app(config: Config) -> web.Application:
     app.add_routes(sse.routes)
     app.add_routes(openapi.routes)
     app.add_routes(health.routes)
+    app.add_routes(export.routes)
+    app.add_routes(options.routes)
+    dashboard.setup(app)  # GET / and its files; security headers on every response
     return app

@@ -21,13 +21,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily
 
 from gateway.config import Config
 from gateway.daemon.metrics import Metrics
 from gateway.dialer.calls import originate_request
+from gateway.dialer.health import metric_families, readiness
 from gateway.dialer.reconcile import Reconciler
 from gateway.dialer.recorder import CallRecorder
+from gateway.dialer.windows import CallingWindows, Deferral
 from gateway.domain import lifecycle
 from gateway.domain.calls import (
     OriginateRefused,
@@ -37,11 +39,10 @@ from gateway.domain.calls import (
 )
 from gateway.domain.capacity import Capacity
 from gateway.domain.model import Campaign, CampaignKey, CampaignStatus, Tenant
-from gateway.domain.pacing import window_open
 from gateway.domain.settings import parse_rfc3339
 from gateway.events import EventBus
 from gateway.store.database import StorageUnavailable
-from gateway.store.dialing import DialStore, DialTarget, End, NotSent
+from gateway.store.dialing import DialStore, DialTarget, End, NotSent, Pick
 
 log = structlog.get_logger(__name__)
 
@@ -83,6 +84,7 @@ class Dispatcher:
         self._reconciler = Reconciler(
             store, telephony, self._capacity, self._recorder, RECONCILE_GRACE
         )
+        self._windows = CallingWindows(config.calling_window)
         self._running: dict[CampaignKey, _Running] = {}
         self._halted: dict[CampaignKey, int] = {}  # paused/stopped by the API, at epoch
         self._epoch = 0  # counts campaign_changed calls
@@ -149,43 +151,20 @@ class Dispatcher:
         while recent and recent[0] < cutoff:  # each time is dropped once: O(1) amortised
             recent.popleft()
         per_second = len(recent) / RATE_WINDOW if recent else 0.0
-        return {"calls_in_flight": self._capacity.in_flight(key), "calls_per_second": per_second}
+        return {
+            "calls_in_flight": self._capacity.in_flight(key),
+            "calls_per_second": per_second,
+            "waiting_for_window": self._windows.waiting(key),
+        }
 
     def metric_families(self) -> list[GaugeMetricFamily]:
         """Read at scrape time: calls in flight, cap saturation, AMI reconnects."""
-        capacity = self._capacity
-        in_flight = GaugeMetricFamily("gateway_calls_in_flight", "Calls from Originate to end")
-        in_flight.add_metric([], capacity.in_flight())
-        saturation = GaugeMetricFamily(
-            "gateway_tenant_cap_saturation",
-            "Calls in flight over the tenant's concurrent-call maximum (1 = at the cap)",
-            labels=["tenant"],
-        )
-        for tenant in {r.tenant.id: r.tenant for r in self._running.values()}.values():
-            used = capacity.tenant_in_flight(tenant.id) / tenant.max_concurrent_calls
-            saturation.add_metric([tenant.name], used)
-        host = GaugeMetricFamily(
-            "gateway_host_cap_saturation", "Calls in flight over the host ceiling"
-        )
-        host.add_metric([], capacity.in_flight() / capacity.host_max_calls)
-        reconnects = CounterMetricFamily(
-            "gateway_ami_reconnects", "AMI connection attempts after the first"
-        )
-        reconnects.add_metric([], self._telephony.state.reconnects)
-        return [in_flight, saturation, host, reconnects]
+        tenants = {r.tenant.id: r.tenant for r in self._running.values()}
+        return metric_families(self._capacity, list(tenants.values()), self._telephony.state)
 
     def readiness(self) -> dict[str, str]:
-        state = self._telephony.state
-        problems = {"calls": ""}
-        if self._recorder.storage_problem:
-            problems["calls"] = (
-                f"call events wait for the storage: {self._recorder.storage_problem}"
-            )
-        if not state.logged_in:
-            return {**problems, "ami": f"not logged in to AMI: {state.last_error or 'connecting'}"}
-        if not self._reconciler.ready:
-            return {**problems, "ami": "logged in, reconciling calls in flight with Asterisk"}
-        return {**problems, "ami": ""}
+        return readiness(self._telephony.state, self._reconciler.ready,
+                         self._recorder.storage_problem)  # fmt: skip
 
     # -- dialling -----------------------------------------------------------------------
 
@@ -237,8 +216,7 @@ class Dispatcher:
                 continue
             run = self._running.get(key) or _Running(campaign, tenant)
             run.campaign, run.tenant = campaign, tenant
-            if not window_open(now, campaign.timezone, campaign.window_start, campaign.window_end):
-                continue
+            await self._defer_closed(run, now)
             fresh[key] = run
             if campaign.counts.pending == 0 and self._capacity.in_flight(key) == 0:
                 await self._finish_if_done(campaign)
@@ -246,6 +224,33 @@ class Dispatcher:
         self._running = {key: run for key, run in fresh.items() if key not in self._halted}
         # A halt this read already saw through (it began after it) needs no more guarding.
         self._halted = {key: at for key, at in self._halted.items() if at > epoch}
+
+    async def _defer_closed(self, run: _Running, now: datetime) -> None:
+        """Contacts whose window is closed wait for it, out of the way of the others; and
+        how many wait is counted now and then, for the metrics."""
+        campaign = run.campaign
+        for deferral in self._windows.due_deferrals(campaign, now):
+            await self._defer(run, deferral, now)
+        clock = time.monotonic()
+        if not self._windows.any_closed(campaign):
+            self._windows.set_waiting(campaign, 0, clock)
+        elif self._windows.recount_due(campaign, clock):
+            closed = self._windows.closed_sets(campaign)
+            pending = await self._store.pending_by_zone(campaign.pk)
+            waiting = sum(n for zone_set, n in pending.items() if zone_set in closed)
+            self._windows.set_waiting(campaign, waiting, clock)
+
+    async def _defer(self, run: _Running, deferral: Deferral, now: datetime) -> int:
+        until = deferral.until.timestamp()
+        moved = await self._store.defer_window(
+            run.campaign.pk, [deferral.zone_set], until, deferral.detail, now.timestamp()
+        )
+        self._windows.deferred(run.campaign, deferral)
+        if moved:
+            run.queue = deque(t for t in run.queue if t.zone_set != deferral.zone_set)
+            _log_run(run).info("contacts wait for their calling window", contacts=moved,
+                               detail=deferral.detail)  # fmt: skip
+        return moved
 
     async def _finish_if_done(self, campaign: Campaign) -> None:
         done = await self._store.transition(
@@ -260,10 +265,12 @@ class Dispatcher:
         """The campaign will not dial again: drop what was kept for it."""
         self._capacity.forget(key)
         self._recent.pop(key, None)
+        self._windows.forget(key)
 
     async def _dial_round(self) -> None:
         """Pass over the running campaigns taking one call each while any has room."""
-        chosen: dict[CampaignKey, list[tuple[DialTarget, str]]] = {}
+        chosen: dict[CampaignKey, list[Pick]] = {}
+        now = datetime.now(UTC)
         runs = list(self._running.values())
         if runs:  # whoever was served first last round is served last now: fair pacing
             self._turn %= len(runs)
@@ -277,13 +284,16 @@ class Dispatcher:
             for run in runs:
                 if not self._has_room(run, clock):
                     continue
-                target = await self._next_target(run)
+                target = await self._next_target(run, now)
                 if target is None:
                     continue
                 attempt_id = f"{run.campaign.id[:8]}-{target.contact_id}-{target.attempt_number}"
+                detail = self._windows.dialled_detail(
+                    run.campaign, target.zone_set, target.attempt_number, now
+                )
                 self._capacity.take(run.campaign, run.tenant, clock)
                 self._capacity.hold(attempt_id, run.campaign.key)
-                chosen.setdefault(run.campaign.key, []).append((target, attempt_id))
+                chosen.setdefault(run.campaign.key, []).append(Pick(target, attempt_id, detail))
                 active = True
         by_key = {run.campaign.key: run for run in runs}
         for key, picks in chosen.items():
@@ -298,41 +308,49 @@ class Dispatcher:
             return False
         return True
 
-    async def _begin(self, run: _Running, picks: list[tuple[DialTarget, str]]) -> None:
+    async def _begin(self, run: _Running, picks: list[Pick]) -> None:
         """Commit the attempts, then send their Originates (each its own task)."""
         began: list[bool] = [False] * len(picks)
         try:
             if run.campaign.key in self._running and not self._closing:
                 began = await self._store.begin_attempts(run.campaign, picks, time.time())
         finally:
-            for (_, attempt_id), ok in zip(picks, began, strict=True):
-                if not ok:  # nothing was written for it: its place is free again
-                    self._capacity.release(attempt_id)
-        if not any(began):
-            return
-        self._bus.publish(run.campaign.key)
-        for (target, attempt_id), ok in zip(picks, began, strict=True):
+            for pick, ok in zip(picks, began, strict=True):
+                if not ok:  # nothing was dialled for it: its place is free again
+                    self._capacity.release(pick.attempt_id)
+        self._bus.publish(run.campaign.key)  # begun, or refused as do-not-call
+        for pick, ok in zip(picks, began, strict=True):
             if ok:
-                self._track(asyncio.create_task(self._send(run, target, attempt_id)), self._sends)
+                send = self._send(run, pick.target, pick.attempt_id)
+                self._track(asyncio.create_task(send), self._sends)
 
     @staticmethod
     def _track(task: asyncio.Task[None], tasks: set[asyncio.Task[None]]) -> None:
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
-    async def _next_target(self, run: _Running) -> DialTarget | None:
-        if not run.queue:
-            now = time.time()
-            if now < run.exhausted_until:
-                return None
-            # No more than the campaign can dial at once: a queue holds each contact's values.
-            ahead = min(PREFETCH, run.campaign.max_concurrent_calls)
-            due = await self._store.due_contacts(run.campaign.pk, now, ahead)
-            if not due:
-                run.exhausted_until = now + REFRESH_SECONDS
-                return None
-            run.queue.extend(due)
-        return run.queue.popleft()
+    async def _next_target(self, run: _Running, moment: datetime) -> DialTarget | None:
+        """The next due contact whose calling window is open; one whose window closed
+        sends its zone list's due contacts to wait for it."""
+        while True:
+            if not run.queue:
+                now = time.time()
+                if now < run.exhausted_until:
+                    return None
+                # No more than the campaign can dial at once: a queue holds contacts' values.
+                ahead = min(PREFETCH, run.campaign.max_concurrent_calls)
+                due = await self._store.due_contacts(run.campaign.pk, now, ahead)
+                if not due:
+                    run.exhausted_until = now + REFRESH_SECONDS
+                    return None
+                run.queue.extend(due)
+            target = run.queue.popleft()
+            state = self._windows.state(run.campaign, target.zone_set, moment)
+            if state.open:
+                return target
+            await self._defer(
+                run, self._windows.deferral(run.campaign, target.zone_set, state), moment
+            )
 
     async def _send(self, run: _Running, target: DialTarget, attempt_id: str) -> None:
         """Send one committed attempt's Originate. Whatever happens, the attempt is
@@ -387,6 +405,10 @@ class Dispatcher:
     async def _reconcile(self) -> None:
         if await self._reconciler.reconcile():
             self._wake.set()
+
+
+def _log_run(run: _Running) -> Any:
+    return log.bind(campaign_id=run.campaign.id)
 
 
 def _log_for(run: _Running, target: DialTarget, attempt_id: str) -> Any:

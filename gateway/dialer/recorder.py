@@ -17,11 +17,11 @@ from collections.abc import Callable
 import structlog
 
 from gateway.daemon.metrics import Metrics
-from gateway.domain.calls import CallAnswered, CallEvent
+from gateway.domain.calls import CallAnswered, CallEvent, OptedOut
 from gateway.domain.capacity import Capacity
 from gateway.events import EventBus
 from gateway.store.database import StorageUnavailable
-from gateway.store.dialing import Answer, Applied, Change, DialStore, End
+from gateway.store.dialing import Answer, Applied, Change, DialStore, End, NotSent, OptOut
 
 log = structlog.get_logger(__name__)
 
@@ -54,6 +54,8 @@ class CallRecorder:
         if isinstance(event, CallAnswered):
             self._metrics.calls_answered.inc()
             self._queue.put_nowait(Answer(event.attempt_id, now))
+        elif isinstance(event, OptedOut):
+            self._queue.put_nowait(OptOut(event.attempt_id, now))
         else:
             self._queue.put_nowait(End(event.attempt_id, now, call=event))
         self._metrics.ami_events.inc()
@@ -93,7 +95,7 @@ class CallRecorder:
             except Exception as exc:  # outside any one change: try them one by one
                 if len(changes) == 1:  # it cannot be written at all: logged, not lost
                     change = changes[0]
-                    ended = [] if isinstance(change, Answer) else [change.attempt_id]
+                    ended = [change.attempt_id] if isinstance(change, End | NotSent) else []
                     return Applied(
                         ended=ended, set_apart=[(change, f"{type(exc).__name__}: {exc}")]
                     )

@@ -49,6 +49,14 @@ class CallEnded:
 
 
 @dataclass(frozen=True)
+class OptedOut:
+    """The dialplan raised UserEvent(GatewayOptOut) on the answered call: the person asked
+    not to be called again."""
+
+    attempt_id: str
+
+
+@dataclass(frozen=True)
 class TelephonyState:
     """The connection's health, for readiness checks and metrics."""
 
@@ -58,7 +66,7 @@ class TelephonyState:
     reconnects: int = 0
 
 
-CallEvent = CallAnswered | CallEnded
+CallEvent = CallAnswered | CallEnded | OptedOut
 
 
 class OriginateRefused(Exception):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from gateway.domain.model import CampaignStatus
@@ -18,6 +19,7 @@ ALLOWED: frozenset[tuple[C, C]] = frozenset(
     {
         (C.PENDING, C.ORIGINATED),  # Originate sent
         (C.PENDING, C.CANCELLED),  # campaign stopped before dialling
+        (C.PENDING, C.FAILED),  # on a do-not-call list when its turn came
         (C.ORIGINATED, C.CONNECTED),  # answered
         (C.ORIGINATED, C.PENDING),  # failed attempt, a retry is due later; or never sent
         (C.ORIGINATED, C.CANCELLED),  # never sent, and the campaign was stopped meanwhile
@@ -41,9 +43,14 @@ class Outcome(StrEnum):
     CONGESTION = "congestion"
     FAILED = "failed"  # anything else; also an Originate that could not be built or sent
     LOST = "lost"  # the call vanished while the gateway was away; it is not re-dialled
+    DO_NOT_CALL = "do_not_call"  # on a do-not-call list: never dialled
 
 
+# What `retry_on` may name, and its default: every outcome worth another try.
 RETRYABLE = frozenset({Outcome.BUSY, Outcome.NO_ANSWER, Outcome.CONGESTION, Outcome.FAILED})
+NEVER_RETRIED = frozenset(
+    {Outcome.INVALID_NUMBER, Outcome.REJECTED, Outcome.DO_NOT_CALL, Outcome.LOST}
+)
 
 _BY_CAUSE: dict[int, Outcome] = {
     16: Outcome.ANSWERED,
@@ -106,6 +113,8 @@ def classify_failure(
 class AfterFailure:
     status: C  # PENDING (retry later) or FAILED
     next_attempt_at: float
+    decision: str  # retry_scheduled or not_retried
+    detail: str
 
 
 def after_failed_attempt(
@@ -114,21 +123,44 @@ def after_failed_attempt(
     retries_per_contact: int,
     retry_delay_seconds: int,
     now: float,
+    retry_on: frozenset[str] = RETRYABLE,
+    stopped: bool = False,
 ) -> AfterFailure:
-    """`attempts_made` counts the attempt that just failed (1 after the first)."""
-    if outcome in RETRYABLE and attempts_made <= retries_per_contact:
-        return AfterFailure(C.PENDING, now + retry_delay_seconds)
-    return AfterFailure(C.FAILED, 0.0)
+    """`attempts_made` counts the attempt that just failed (1 after the first). A retry
+    needs an outcome in the campaign's `retry_on`, an attempt left and a campaign that may
+    still dial."""
+    allowed = 1 + retries_per_contact
+    if outcome in NEVER_RETRIED:
+        why = f"{outcome.value} is never retried"
+    elif outcome not in retry_on:
+        why = f"{outcome.value} is not in retry_on ({', '.join(sorted(retry_on)) or 'empty'})"
+    elif stopped:
+        why = f"{outcome.value}; the campaign was stopped"
+    elif attempts_made > retries_per_contact:
+        why = f"{outcome.value}; no attempt left ({attempts_made} of {allowed} made)"
+    else:
+        at = now + retry_delay_seconds
+        detail = f"{outcome.value}; attempt {attempts_made + 1} of {allowed} due at {_iso(at)}"
+        return AfterFailure(C.PENDING, at, "retry_scheduled", detail)
+    return AfterFailure(C.FAILED, 0.0, "not_retried", why)
+
+
+def _iso(unix: float) -> str:
+    moment = datetime.fromtimestamp(unix, UTC)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
 class Settlement:
-    """What an ended attempt does to its contact."""
+    """What an ended attempt does to its contact, and the decision it records (none for
+    an answered call: its decision was to dial it)."""
 
     contact_to: C
     outcome: Outcome
     next_attempt_at: float
     talk_seconds: float | None
+    decision: str | None = None
+    detail: str = ""
 
 
 def may_retry(campaign_status: CampaignStatus) -> bool:
@@ -151,21 +183,48 @@ def settle(
     campaign_status: CampaignStatus,
     lost: bool = False,
     undialable: bool = False,
+    retry_on: frozenset[str] = RETRYABLE,
 ) -> Settlement:
     """An answered call is completed whatever the hangup cause (a far end that hangs up
     without a Reason header gives cause 0); an unanswered one is classified and maybe
-    retried, if its campaign may still dial. A call lost while the gateway was away is
-    never re-dialled; an Originate that could not be built or sent (`undialable`) would
-    fail the same way again: failed at once."""
+    retried, if its outcome is in `retry_on` and its campaign may still dial. A call lost
+    while the gateway was away is never re-dialled; an Originate that could not be built
+    or sent (`undialable`) would fail the same way again: failed at once."""
     if answered:
         talk = max(0.0, ended_at - answered_at) if answered_at and not lost else None
         return Settlement(C.COMPLETED, Outcome.ANSWERED, 0.0, talk)
     if undialable:
-        return Settlement(C.FAILED, Outcome.FAILED, 0.0, None)
+        return Settlement(C.FAILED, Outcome.FAILED, 0.0, None, "not_retried",
+                          "the call could not be placed; it would fail again")  # fmt: skip
     outcome = Outcome.LOST if lost else classify_failure(cause, tech_cause, originate_reason)
-    retries = retries_per_contact if may_retry(campaign_status) else 0
-    after = after_failed_attempt(outcome, attempts_made, retries, retry_delay_seconds, ended_at)
-    return Settlement(after.status, outcome, after.next_attempt_at, None)
+    after = after_failed_attempt(
+        outcome, attempts_made, retries_per_contact, retry_delay_seconds, ended_at,
+        retry_on, stopped=not may_retry(campaign_status),
+    )  # fmt: skip
+    return Settlement(
+        after.status, outcome, after.next_attempt_at, None, after.decision, after.detail
+    )
+
+
+def parse_retry_on(text: str) -> frozenset[str]:
+    """`retry_on` as the form gives it, "busy,no_answer"; ValueError naming a bad value."""
+    values = [v.strip() for v in text.split(",")]
+    values = [v for v in values if v]
+    for value in values:
+        if value in NEVER_RETRIED:
+            raise ValueError(f"{value!r} is never retried")
+        if value not in RETRYABLE:
+            known = ", ".join(sorted(RETRYABLE))
+            raise ValueError(f"unknown outcome {value[:40]!r} (one of {known})")
+    return frozenset(values)
+
+
+RETRY_ORDER = tuple(o.value for o in Outcome if o in RETRYABLE)
+
+
+def format_retry_on(retry_on: frozenset[str]) -> str:
+    """Stored and shown in a fixed order."""
+    return ",".join(o for o in RETRY_ORDER if o in retry_on)
 
 
 def not_sent(campaign_status: CampaignStatus) -> C:

@@ -20,14 +20,17 @@ from gateway.domain.variables import (
     value_budget,
     variable_line_bytes,
 )
+from gateway.domain.zones import UnknownZone, Zones, check_zone, zones_for_number
 
 PHONE_COLUMN = "phone_number"
+TIMEZONE_COLUMN = "timezone"  # optional; also kept as a custom field
 MAX_CUSTOM_FIELDS = 50
 
 # C0 and C1 control characters, DEL. A line's own CR before its LF is removed first.
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 
-Row = tuple[int, str, tuple[str, ...]]  # (row number, E.164 number, custom values)
+# (row number, E.164 number, custom values, index of its zones in zone_sets or None)
+Row = tuple[int, str, tuple[str, ...], int | None]
 
 
 class CsvError(ValueError):
@@ -51,6 +54,10 @@ class CsvContacts:
         self._budgets: list[int] = []  # bytes its escaped value may take on the wire
         self._smallest_budget = 0
         self.custom_field_names: list[str] = []
+        self._timezone_index = -1
+        self._zone_of_column: dict[str, int | None] = {}  # a timezone value → its index
+        self._zone_index: dict[Zones, int] = {}
+        self.zone_sets: list[Zones] = []  # the distinct zones of the contacts, by index
         self.header_seen = False
         self.rows = 0
 
@@ -132,7 +139,39 @@ class CsvContacts:
             if long_lines:
                 self._check_bytes(values, number)
             self.rows += 1
-            yield number, phone, values
+            yield number, phone, values, self._zones(fields, phone, number)
+
+    def _zones(self, fields: list[str], phone: str, number: int) -> int | None:
+        """The index of the contact's zones: its timezone column, else its number's;
+        None when neither gives one (the campaign's timezone applies)."""
+        if self._timezone_index >= 0:
+            name = fields[self._timezone_index]
+            found = self._zone_of_column.get(name, -1)
+            if found == -1:
+                found = self._zone_of_column[name] = self._column_zone(name, number)
+            if found is not None:
+                return found
+        return self._zones_of(phone)
+
+    def _column_zone(self, name: str, number: int) -> int | None:
+        if not name.strip():
+            return None  # an empty value: the number's zones
+        try:
+            zone = check_zone(name)
+        except UnknownZone as exc:
+            raise CsvError(str(exc), number) from None
+        return self._index((zone,))
+
+    def _zones_of(self, phone: str) -> int | None:
+        zones = zones_for_number(phone)
+        return self._index(zones) if zones else None
+
+    def _index(self, zones: Zones) -> int:
+        index = self._zone_index.get(zones)
+        if index is None:
+            index = self._zone_index[zones] = len(self.zone_sets)
+            self.zone_sets.append(zones)
+        return index
 
     def _header(self, fields: list[str], number: int) -> None:
         names = [f.strip() for f in fields]
@@ -143,6 +182,8 @@ class CsvContacts:
                 number,
             )
         self._phone_index = lowered.index(PHONE_COLUMN)
+        if TIMEZONE_COLUMN in lowered:
+            self._timezone_index = lowered.index(TIMEZONE_COLUMN)
         self._columns = len(names)
         custom = [(i, n) for i, n in enumerate(names) if i != self._phone_index and n]
         if len(custom) > MAX_CUSTOM_FIELDS:

@@ -47,3 +47,11 @@ def contact_event(
 def campaign_event(campaign_id: str, from_: str, to: str, at: str) -> str:
     """A campaign status change."""
     return json.dumps({"campaign_id": campaign_id, "from": from_, "to": to, "time": at})
+
+
+def opt_out_event(campaign_id: str, contact_id: int, phone_number: str, at: str) -> str:
+    """The person asked during the call not to be called again."""
+    return json.dumps(
+        {"campaign_id": campaign_id, "contact_id": contact_id, "phone_number": phone_number,
+         "time": at}
+    )  # fmt: skip

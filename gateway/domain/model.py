@@ -104,6 +104,9 @@ class Campaign:
     created_by: str
     custom_field_names: list[str] = field(default_factory=list)
     duplicates: int = 0
+    retry_on: frozenset[str] = frozenset({"busy", "no_answer", "congestion", "failed"})
+    zone_sets: list[tuple[str, ...]] = field(default_factory=list)  # a contact's by index
+    dnc_at_upload: int = 0
     counts: Counts = field(default_factory=Counts)
     attempts_made: int = 0
     answered: int = 0

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from gateway.domain.contacts import RETRYABLE, parse_retry_on
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -50,6 +52,7 @@ FORM_FIELDS = frozenset(
         "timezone",
         "calling_window_start",
         "calling_window_end",
+        "retry_on",
     }
 )
 
@@ -68,6 +71,7 @@ class CampaignSettings:
     timezone: str
     window_start: str | None
     window_end: str | None
+    retry_on: frozenset[str] = RETRYABLE
 
 
 @dataclass(frozen=True)
@@ -182,6 +186,16 @@ def validate(form: Mapping[str, str], choices: Choices, now: datetime) -> Campai
     if start is not None and start == end:
         raise FieldError("calling_window_end", "must differ from calling_window_start")
 
+    retry_on = RETRYABLE
+    raw = form.get("retry_on")
+    if raw is not None:
+        if len(raw) > 200 or _CONTROL.search(raw):
+            raise FieldError("retry_on", "must be a comma-separated list of outcomes")
+        try:
+            retry_on = parse_retry_on(raw)
+        except ValueError as exc:
+            raise FieldError("retry_on", str(exc)) from None
+
     return CampaignSettings(
         name=name,
         agent_id=agent,
@@ -195,4 +209,5 @@ def validate(form: Mapping[str, str], choices: Choices, now: datetime) -> Campai
         timezone=timezone,
         window_start=start,
         window_end=end,
+        retry_on=retry_on,
     )

@@ -7,10 +7,12 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from gateway.domain.contacts import RETRY_ORDER
 from gateway.domain.model import CONTACT_STATUSES, Campaign, ContactStatus, Tenant
 from gateway.http.errors import BadRequest
-from gateway.http.keys import CONFIG, SERVICE, TENANT
+from gateway.http.keys import CONFIG, SERVICE, STORE, TENANT
 from gateway.http.upload import stream_upload
+from gateway.service import NotFound
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
@@ -39,6 +41,7 @@ def campaign_json(campaign: Campaign) -> dict[str, Any]:
         "timezone": campaign.timezone,
         "calling_window_start": campaign.window_start,
         "calling_window_end": campaign.window_end,
+        "retry_on": [o for o in RETRY_ORDER if o in campaign.retry_on],
         "custom_field_names": campaign.custom_field_names,
         "duplicates": campaign.duplicates,
         "counts": campaign.counts.as_dict(),
@@ -70,6 +73,19 @@ def paging(request: web.Request) -> tuple[int, int]:
         _int_param(request, "limit", PAGE_SIZE, 1, MAX_LIMIT),
         _int_param(request, "offset", 0, 0, 10**12),
     )
+
+
+def contact_status(request: web.Request) -> ContactStatus | None:
+    """The `status` filter of a contacts query, if any."""
+    if "status" not in request.query:
+        return None
+    raw = request.query["status"]
+    if raw not in CONTACT_STATUSES:
+        raise BadRequest(
+            f"status: unknown contact status {raw[:40]!r} (one of {', '.join(CONTACT_STATUSES)})",
+            field="status",
+        )
+    return ContactStatus(raw)
 
 
 def _tenant(request: web.Request) -> Tenant:
@@ -114,6 +130,7 @@ async def create_campaign(request: web.Request) -> web.Response:
         "contacts": campaign.counts.total,
         "duplicates": report.duplicates,
         "duplicate_rows": report.duplicate_rows,
+        "dnc": report.dnc,
     }
     return web.json_response(body, status=201)
 
@@ -134,19 +151,24 @@ async def delete_campaign(request: web.Request) -> web.Response:
 async def list_contacts(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     campaign = await service.get(_tenant(request), request.match_info["id"])
-    status = None
-    if "status" in request.query:
-        raw = request.query["status"]
-        if raw not in CONTACT_STATUSES:
-            raise BadRequest(
-                f"status: unknown contact status {raw[:40]!r}"
-                f" (one of {', '.join(CONTACT_STATUSES)})",
-                field="status",
-            )
-        status = ContactStatus(raw)
+    status = contact_status(request)
     limit, offset = paging(request)
     contacts, total = await service.store.contacts(campaign, status, limit, offset)
     return web.json_response({"contacts": contacts, "total": total})
+
+
+@routes.get("/api/v1/campaigns/{id}/contacts/{contact_id}")
+async def get_contact(request: web.Request) -> web.Response:
+    """The contact, its attempts, and the trail of every decision made about it."""
+    service = request.app[SERVICE]
+    campaign = await service.get(_tenant(request), request.match_info["id"])
+    raw = request.match_info["contact_id"]
+    contact = None
+    if raw.isascii() and raw.isdigit() and len(raw) <= 18:
+        contact = await request.app[STORE].contacts.detail(campaign, int(raw))
+    if contact is None:
+        raise NotFound("contact not found")
+    return web.json_response(contact)
 
 
 def _command(name: str):  # type: ignore[no-untyped-def]

@@ -9,196 +9,23 @@ from typing import Any
 from aiohttp import web
 
 from gateway import __version__
-from gateway.domain import settings as s
-from gateway.domain.model import CONTACT_STATUSES, CampaignStatus
+from gateway.domain.model import CONTACT_STATUSES
+from gateway.http import schemas as sc
 
 routes = web.RouteTableDef()
 
-_ERR = {"$ref": "#/components/responses/Error"}
-_STR = {"type": "string"}
-_NSTR = {"type": ["string", "null"]}
-_TIME = {"type": ["string", "null"], "format": "date-time"}
-_INT = {"type": "integer"}
-_NINT = {"type": ["integer", "null"]}
-_ID = {"name": "id", "in": "path", "required": True, "schema": _STR}
-_PAGING = [
-    {
-        "name": "limit",
-        "in": "query",
-        "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
-    },
-    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
-    {
-        "name": "page",
-        "in": "query",
-        "description": "Reference paging: 1-based, `limit` (100) a page.",
-        "schema": {"type": "integer", "minimum": 1},
-    },
-]
-
-
-def _range(rng: s.IntRange, text: str) -> dict[str, Any]:
-    return {
-        "type": "integer",
-        "minimum": rng.low,
-        "maximum": rng.high,
-        "default": rng.default,
-        "description": text,
-    }
-
-
-_COUNTS = {
-    "type": "object",
-    "required": ["total", *CONTACT_STATUSES],
-    "properties": {name: _INT for name in ("total", *CONTACT_STATUSES)},
-}
-
-CAMPAIGN = {
-    "type": "object",
-    "required": [
-        "id",
-        "name",
-        "status",
-        "agent_id",
-        "phone_number_id",
-        "max_concurrent_calls",
-        "retries_per_contact",
-        "retry_delay_seconds",
-        "scheduled_at",
-        "created_at",
-        "started_at",
-        "completed_at",
-        "created_by",
-        "counts",
-    ],
-    "properties": {
-        "id": _STR,
-        "name": _STR,
-        "status": {
-            "type": "string",
-            "enum": [c.value for c in CampaignStatus if c is not CampaignStatus.IMPORTING],
-        },
-        "agent_id": _STR,
-        "phone_number_id": _STR,
-        "max_concurrent_calls": _INT,
-        "retries_per_contact": _INT,
-        "retry_delay_seconds": _INT,
-        "scheduled_at": _TIME,
-        "created_at": {"type": "string", "format": "date-time"},
-        "started_at": _TIME,
-        "completed_at": _TIME,
-        "created_by": _STR,
-        "max_calls_per_second": {"type": ["number", "null"]},
-        "ring_timeout_seconds": _INT,
-        "timezone": _STR,
-        "calling_window_start": _NSTR,
-        "calling_window_end": _NSTR,
-        "custom_field_names": {"type": "array", "items": _STR},
-        "duplicates": {
-            "type": "integer",
-            "description": "Rows skipped at upload: their number was already in the file.",
-        },
-        "counts": _COUNTS,
-    },
-}
-
-CONTACT = {
-    "type": "object",
-    "required": ["id", "campaign_id", "phone_number", "status", "custom_fields", "attempts"],
-    "properties": {
-        "id": _INT,
-        "campaign_id": _STR,
-        "phone_number": {"type": "string", "description": "E.164"},
-        "status": {"type": "string", "enum": list(CONTACT_STATUSES)},
-        "custom_fields": {"type": "object", "additionalProperties": _STR},
-        "attempts": _INT,
-        "last_outcome": {
-            "type": ["string", "null"],
-            "enum": [
-                None,
-                "answered",
-                "busy",
-                "no_answer",
-                "rejected",
-                "invalid_number",
-                "congestion",
-                "failed",
-                "lost",
-            ],
-        },
-        "hangup_cause": _NINT,
-        "hangup_cause_text": _NSTR,
-        "sip_code": _NSTR,
-        "talk_seconds": {"type": ["number", "null"]},
-        "next_attempt_at": _TIME,
-        "row_number": _INT,
-        "created_at": {"type": "string", "format": "date-time"},
-        "updated_at": _TIME,
-    },
-}
-
-CREATE_FORM = {
-    "type": "object",
-    "required": ["name", "contacts"],
-    "properties": {
-        "contacts": {
-            "type": "string",
-            "format": "binary",
-            "description": "CSV, UTF-8, header with a `phone_number` column; other columns become custom_fields, handed to the dialplan as channel variables `CF_<name>` only (name: letters, digits and _, at most 61 characters); each value at most 1000 bytes on its AMI `Variable:` line (UTF-8, after escaping).",
-        },
-        "name": {"type": "string", "maxLength": 200},
-        "agent_id": {
-            "type": "string",
-            "description": "A configured agent; the configured default when omitted.",
-        },
-        "phone_number_id": {
-            "type": "string",
-            "description": "A configured phone number; the configured default when omitted.",
-        },
-        "max_concurrent_calls": _range(
-            s.MAX_CONCURRENT_CALLS, "Calls of this campaign alive at once."
-        ),
-        "retries_per_contact": _range(
-            s.RETRIES_PER_CONTACT, "Extra attempts after a failed one (never for invalid numbers)."
-        ),
-        "retry_delay_seconds": _range(s.RETRY_DELAY_SECONDS, "Wait before a retry."),
-        "scheduled_at": {
-            "type": "string",
-            "format": "date-time",
-            "description": "RFC 3339 with offset; a started campaign waits for it. Not in the past.",
-        },
-        "max_calls_per_second": {
-            "type": "number",
-            "minimum": s.MAX_CALLS_PER_SECOND[0],
-            "maximum": s.MAX_CALLS_PER_SECOND[1],
-            "description": "Gateway extension: this campaign's pace cap (the tenant's cap applies too).",
-        },
-        "ring_timeout_seconds": _range(
-            s.RING_TIMEOUT_SECONDS, "Gateway extension: how long a call may ring."
-        ),
-        "timezone": {
-            "type": "string",
-            "description": "Gateway extension: IANA zone of the calling window (default from configuration).",
-        },
-        "calling_window_start": {
-            "type": "string",
-            "pattern": "^([01]\\d|2[0-3]):[0-5]\\d$",
-            "description": "Gateway extension: daily local start time HH:MM; with calling_window_end.",
-        },
-        "calling_window_end": {
-            "type": "string",
-            "pattern": "^([01]\\d|2[0-3]):[0-5]\\d$",
-            "description": "Gateway extension: daily local end time HH:MM (may be before start: the window wraps midnight).",
-        },
-    },
+_STATUS = {
+    "name": "status",
+    "in": "query",
+    "schema": {"type": "string", "enum": list(CONTACT_STATUSES)},
 }
 
 
 def _op(summary: str, ok: dict[str, Any], *errors: str, **extra: Any) -> dict[str, Any]:
     responses: dict[str, Any] = dict(ok)
-    responses["401"] = _ERR
+    responses["401"] = sc.ERR
     for code in errors:
-        responses[code] = _ERR
+        responses[code] = sc.ERR
     return {"summary": summary, "responses": responses, **extra}
 
 
@@ -216,7 +43,9 @@ _STORAGE = ("503", "507")
 
 def _command(text: str, *errors: str) -> dict[str, Any]:
     return {
-        "post": _op(text, _json("200", _CAMPAIGN_REF), "404", *errors, *_STORAGE, parameters=[_ID])
+        "post": _op(
+            text, _json("200", _CAMPAIGN_REF), "404", *errors, *_STORAGE, parameters=[sc.ID]
+        )
     }
 
 
@@ -237,12 +66,12 @@ def document() -> dict[str, Any]:
                             "required": ["campaigns", "total"],
                             "properties": {
                                 "campaigns": {"type": "array", "items": _CAMPAIGN_REF},
-                                "total": _INT,
+                                "total": sc.INT,
                             },
                         },
                     ),
                     "400",
-                    parameters=_PAGING,
+                    parameters=sc.PAGING,
                 ),
                 "post": _op(
                     "Create a campaign from a CSV upload (status draft)",
@@ -257,10 +86,17 @@ def document() -> dict[str, Any]:
                                         "import": {
                                             "type": "object",
                                             "properties": {
-                                                "rows": _INT,
-                                                "contacts": _INT,
-                                                "duplicates": _INT,
-                                                "duplicate_rows": {"type": "array", "items": _INT},
+                                                "rows": sc.INT,
+                                                "contacts": sc.INT,
+                                                "duplicates": sc.INT,
+                                                "duplicate_rows": {
+                                                    "type": "array",
+                                                    "items": sc.INT,
+                                                },
+                                                "dnc": {
+                                                    "type": "integer",
+                                                    "description": "Contacts on a do-not-call list: stored failed (do_not_call), never dialled.",
+                                                },
                                             },
                                         }
                                     },
@@ -273,19 +109,21 @@ def document() -> dict[str, Any]:
                     *_STORAGE,
                     requestBody={
                         "required": True,
-                        "content": {"multipart/form-data": {"schema": CREATE_FORM}},
+                        "content": {"multipart/form-data": {"schema": sc.CREATE_FORM}},
                     },
                 ),
             },
             "/api/v1/campaigns/{id}": {
-                "get": _op("Get a campaign", _json("200", _CAMPAIGN_REF), "404", parameters=[_ID]),
+                "get": _op(
+                    "Get a campaign", _json("200", _CAMPAIGN_REF), "404", parameters=[sc.ID]
+                ),
                 "delete": _op(
                     "Delete a campaign and its contacts",
                     {"204": {"description": "Deleted"}},
                     "404",
                     "409",
                     *_STORAGE,
-                    parameters=[_ID],
+                    parameters=[sc.ID],
                 ),
             },
             "/api/v1/campaigns/{id}/contacts": {
@@ -301,21 +139,58 @@ def document() -> dict[str, Any]:
                                     "type": "array",
                                     "items": {"$ref": "#/components/schemas/Contact"},
                                 },
-                                "total": _INT,
+                                "total": sc.INT,
                             },
                         },
                     ),
                     "400",
                     "404",
                     parameters=[
-                        _ID,
-                        {
-                            "name": "status",
-                            "in": "query",
-                            "schema": {"type": "string", "enum": list(CONTACT_STATUSES)},
-                        },
-                        *_PAGING,
+                        sc.ID,
+                        _STATUS,
+                        *sc.PAGING,
                     ],
+                ),
+            },
+            "/api/v1/campaigns/{id}/contacts/{contact_id}": {
+                "get": _op(
+                    "A contact, its attempts, and the trail of every dial decision",
+                    _json("200", {"$ref": "#/components/schemas/ContactDetail"}),
+                    "404",
+                    parameters=[
+                        sc.ID,
+                        {"name": "contact_id", "in": "path", "required": True, "schema": sc.INT},
+                    ],
+                ),
+            },
+            "/api/v1/campaigns/{id}/contacts.csv": {
+                "get": _op(
+                    "The campaign's contacts with their outcomes as CSV, streamed: the gateway's columns (phone_number, status, outcome, hangup_cause, hangup_cause_text, sip_code, attempts, talk_seconds, next_attempt_at, timezones (space-separated), opted_out (true/false), updated_at, row_number, contact_id), then the custom fields (one named like a gateway column is prefixed custom_; a value starting with = + - @ or a tab is prefixed with ' so spreadsheets never run it). Every contact in id order unless paged",
+                    {
+                        "200": {
+                            "description": "text/csv, UTF-8, CRLF lines, a header line first",
+                            "content": {"text/csv": {"schema": sc.STR}},
+                        }
+                    },
+                    "400",
+                    "404",
+                    parameters=[sc.ID, _STATUS, *sc.PAGING],
+                ),
+            },
+            "/api/v1/options": {
+                "get": _op(
+                    "The agents and phone numbers a campaign may name (configured by the administrator; ids only)",
+                    _json(
+                        "200",
+                        {
+                            "type": "object",
+                            "required": ["agents", "phone_numbers"],
+                            "properties": {
+                                "agents": {"type": "array", "items": sc.STR},
+                                "phone_numbers": {"type": "array", "items": sc.STR},
+                            },
+                        },
+                    ),
                 ),
             },
             "/api/v1/campaigns/{id}/events": {
@@ -324,23 +199,23 @@ def document() -> dict[str, Any]:
                     {
                         "200": {
                             "description": "text/event-stream",
-                            "content": {"text/event-stream": {"schema": _STR}},
+                            "content": {"text/event-stream": {"schema": sc.STR}},
                         }
                     },
                     "400",
                     "404",
                     parameters=[
-                        _ID,
+                        sc.ID,
                         {
                             "name": "Last-Event-ID",
                             "in": "header",
-                            "schema": _INT,
+                            "schema": sc.INT,
                             "description": "Replay every stored event after this id.",
                         },
                         {
                             "name": "last_event_id",
                             "in": "query",
-                            "schema": _INT,
+                            "schema": sc.INT,
                             "description": "Same as the header, for clients that cannot set it.",
                         },
                     ],
@@ -385,16 +260,35 @@ def document() -> dict[str, Any]:
                     "responses": {"200": {"description": "text/plain exposition format"}},
                 }
             },
+            "/": {
+                "get": {
+                    "summary": "The web dashboard (HTML; it signs in with an API key kept in sessionStorage)",
+                    "security": [],
+                    "responses": {"200": {"description": "text/html"}},
+                }
+            },
+            "/assets/{version}/{name}": {
+                "get": {
+                    "summary": "The dashboard's files; cached for a year (the version is a hash of their contents)",
+                    "security": [],
+                    "parameters": [
+                        {"name": "version", "in": "path", "required": True, "schema": sc.STR},
+                        {"name": "name", "in": "path", "required": True, "schema": sc.STR},
+                    ],
+                    "responses": {"200": {"description": "OK"}, "404": sc.ERR},
+                }
+            },
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
-                "Campaign": CAMPAIGN,
-                "Contact": CONTACT,
+                "Campaign": sc.CAMPAIGN,
+                "Contact": sc.CONTACT,
+                "ContactDetail": sc.CONTACT_DETAIL,
                 "Error": {
                     "type": "object",
                     "required": ["error"],
-                    "properties": {"error": _STR, "field": _STR, "row": _NINT},
+                    "properties": {"error": sc.STR, "field": sc.STR, "row": sc.NINT},
                 },
             },
             "responses": {

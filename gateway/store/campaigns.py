@@ -7,13 +7,14 @@ import sqlite3
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+from gateway.domain.contacts import format_retry_on
 from gateway.domain.csvimport import Row
 from gateway.domain.lifecycle import BUDGET_STATUSES, Transition
 from gateway.domain.model import Campaign, CampaignStatus, ContactStatus, Counts
 from gateway.domain.settings import CampaignSettings, format_time
+from gateway.store.contacts import contact_json, refuse_listed
 from gateway.store.database import Database
 from gateway.store.eventlog import cancel_pending, insert_campaign_event
 from gateway.timeutil import utcnow
@@ -61,6 +62,9 @@ def campaign_from_row(row: sqlite3.Row) -> Campaign:
         created_by=row["created_by"],
         custom_field_names=json.loads(row["custom_field_names"]),
         duplicates=row["duplicates"],
+        retry_on=frozenset(v for v in row["retry_on"].split(",") if v),
+        zone_sets=[tuple(zones) for zones in json.loads(row["zone_sets"])],
+        dnc_at_upload=row["n_dnc"],
         counts=Counts(
             total=row["n_total"],
             pending=row["n_pending"],
@@ -103,7 +107,8 @@ class CampaignStore:
         # campaign stays invisible until finish_import, and discard() undoes it.
         inserted, last_id = await self._db.execute(
             "INSERT OR IGNORE INTO contacts (campaign_pk, row_number, phone_number,"
-            " custom_fields) SELECT ?, value ->> 0, value ->> 1, value -> 2"
+            " custom_fields, zone_set) SELECT ?, value ->> 0, value ->> 1, value -> 2,"
+            " value ->> 3"
             " FROM json_each(?)",
             (pk, json.dumps(rows, ensure_ascii=False)),
         )
@@ -119,19 +124,33 @@ class CampaignStore:
         return ImportBatch(inserted, duplicates)
 
     async def finish_import(
-        self, pk: int, settings: CampaignSettings, custom_fields: list[str], duplicates: int
-    ) -> None:
-        async with self._db.transaction() as conn:
-            async with conn.execute(
+        self,
+        pk: int,
+        settings: CampaignSettings,
+        custom_fields: list[str],
+        duplicates: int,
+        zone_sets: Sequence[Sequence[str]] = (),
+    ) -> int:
+        """Make the campaign visible, as a draft. A contact whose number is on its
+        tenant's or the host's do-not-call list is stored failed (`do_not_call`), never to
+        be dialled. Returns how many were."""
+        now = format_time(utcnow())
+
+        def work(conn: sqlite3.Connection) -> int:
+            tenant_id = conn.execute(
+                "SELECT tenant_id FROM campaigns WHERE pk = ?", (pk,)
+            ).fetchone()[0]
+            total = conn.execute(
                 "SELECT count(*) FROM contacts WHERE campaign_pk = ?", (pk,)
-            ) as cursor:
-                total = (await cursor.fetchone())[0]
-            await conn.execute(
+            ).fetchone()[0]
+            dnc = refuse_listed(conn, pk, tenant_id, now)
+            conn.execute(
                 "UPDATE campaigns SET status = 'draft', name = ?, agent_id = ?,"
                 " phone_number_id = ?, max_concurrent_calls = ?, retries_per_contact = ?,"
                 " retry_delay_seconds = ?, scheduled_at = ?, max_calls_per_second = ?,"
                 " ring_timeout_seconds = ?, timezone = ?, window_start = ?, window_end = ?,"
-                " custom_field_names = ?, duplicates = ?, n_total = ?, n_pending = ?"
+                " custom_field_names = ?, duplicates = ?, n_total = ?, n_pending = ?,"
+                " n_failed = ?, n_dnc = ?, retry_on = ?, zone_sets = ?"
                 " WHERE pk = ? AND status = 'importing'",
                 (
                     settings.name,
@@ -149,10 +168,17 @@ class CampaignStore:
                     json.dumps(custom_fields),
                     duplicates,
                     total,
-                    total,
+                    total - dnc,
+                    dnc,
+                    dnc,
+                    format_retry_on(settings.retry_on),
+                    json.dumps([list(zones) for zones in zone_sets]),
                     pk,
                 ),
             )
+            return dnc
+
+        return await self._db.run(work)
 
     async def discard(self, pk: int) -> None:
         """Remove a campaign and everything of it (a refused upload leaves nothing)."""
@@ -201,7 +227,26 @@ class CampaignStore:
             f"SELECT * FROM contacts WHERE {where} ORDER BY id LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
-        return [_contact_json(r, campaign) for r in rows], total
+        return [contact_json(r, campaign) for r in rows], total
+
+    async def contacts_after(
+        self, campaign: Campaign, status: ContactStatus | None, after_id: int, limit: int,
+        skip: int = 0,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """Up to `limit` contacts with ids above `after_id`, in id order, the first `skip`
+        of them left out: keyset pages, each contact once, for a streamed export. Walks
+        the (campaign_pk, id) index whatever the filter (`+status` keeps the planner off
+        the status index, whose id order is not the walk's), so each page costs its own
+        rows only."""
+        where, params = "campaign_pk = ? AND id > ?", [campaign.pk, after_id]
+        if status is not None:
+            where += " AND +status = ?"
+            params.append(status.value)
+        rows = await self._db.fetch_all(
+            f"SELECT * FROM contacts WHERE {where} ORDER BY id LIMIT ? OFFSET ?",
+            (*params, limit, skip),
+        )
+        return [contact_json(r, campaign) for r in rows]
 
     async def events_after(self, pk: int, after: int, limit: int) -> list[StoredEvent]:
         rows = await self._db.fetch_all(
@@ -281,28 +326,3 @@ def apply_transition(
     insert_campaign_event(
         conn, campaign.pk, campaign.id, campaign.status.value, transition.status.value, now
     )
-
-
-def _contact_json(row: sqlite3.Row, campaign: Campaign) -> dict[str, Any]:
-    values = json.loads(row["custom_fields"])
-    return {
-        "id": row["id"],
-        "campaign_id": campaign.id,
-        "phone_number": row["phone_number"],
-        "status": row["status"],
-        "custom_fields": dict(zip(campaign.custom_field_names, values, strict=False)),
-        "attempts": row["attempts"],
-        "last_outcome": row["last_outcome"],
-        "hangup_cause": row["hangup_cause"],
-        "hangup_cause_text": row["hangup_cause_txt"],
-        "sip_code": row["sip_code"],
-        "talk_seconds": row["talk_seconds"],
-        "next_attempt_at": format_time_unix(row["next_attempt_at"]),
-        "row_number": row["row_number"],
-        "created_at": campaign.created_at,  # contacts are created by the campaign's upload
-        "updated_at": row["updated_at"],
-    }
-
-
-def format_time_unix(value: float | None) -> str | None:
-    return format_time(datetime.fromtimestamp(value, UTC)) if value else None

@@ -6,20 +6,40 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-from gateway.domain import contacts as rules
-from gateway.domain.calls import CallEnded
-from gateway.domain.lifecycle import Transition, complete_if_done
+from gateway.domain.lifecycle import Transition
 from gateway.domain.model import Campaign, CampaignKey, CampaignStatus, Tenant
 from gateway.domain.settings import format_time
 from gateway.store.campaigns import apply_transition, campaign_from_row
-from gateway.store.database import Database, storage_error
+from gateway.store.contacts import listed, record_decision
+from gateway.store.database import Database
 from gateway.store.eventlog import insert_contact_event
+from gateway.store.settling import Answer, Applied, Change, End, NotSent, OptOut, _apply, _iso
+
+__all__ = ["Answer", "Applied", "Change", "DialStore", "DialTarget", "End", "NotSent", "OptOut",
+           "Pick"]  # fmt: skip
+
+
+def _refuse(
+    conn: sqlite3.Connection, campaign: Campaign, target: DialTarget, on_list: str, at: str
+) -> int:
+    """A contact whose number was listed while it waited: failed, `do_not_call`."""
+    cursor = conn.execute(
+        "UPDATE contacts SET status = 'failed', last_outcome = 'do_not_call', updated_at = ?"
+        " WHERE id = ? AND status = 'pending'",
+        (at, target.contact_id),
+    )
+    if cursor.rowcount != 1:
+        return 0
+    insert_contact_event(conn, campaign.pk, campaign.id, target.contact_id,
+                         target.phone_number, "pending", "failed", target.attempt_number - 1,
+                         at, outcome="do_not_call")  # fmt: skip
+    record_decision(conn, target.contact_id, at, "skipped_dnc",
+                    f"on {on_list} do-not-call list when its turn came")  # fmt: skip
+    return 1
 
 
 @dataclass(frozen=True)
@@ -28,6 +48,16 @@ class DialTarget:
     phone_number: str
     custom_values: list[str]
     attempt_number: int
+    zone_set: int | None = None  # index into the campaign's zone_sets; None: its timezone
+
+
+@dataclass(frozen=True)
+class Pick:
+    """An attempt the dispatcher chose, with the detail of its `dialled` decision."""
+
+    target: DialTarget
+    attempt_id: str
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -35,51 +65,6 @@ class OpenAttempt:
     id: str
     status: str  # originated or connected
     campaign: CampaignKey
-
-
-@dataclass(frozen=True)
-class Answer:
-    attempt_id: str
-    at: float
-
-
-@dataclass(frozen=True)
-class End:
-    attempt_id: str
-    at: float
-    call: CallEnded | None = None  # None: refused by Asterisk, undialable, or lost
-    lost: bool = False  # ended while the gateway could not hear Asterisk
-    undialable: bool = False  # the Originate could not be built or sent: final at once
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class NotSent:
-    """The Originate never left the gateway: the attempt is undone."""
-
-    attempt_id: str
-    at: float
-    reason: str
-
-
-Change = Answer | End | NotSent
-
-
-@dataclass
-class Applied:
-    ended: list[str] = field(default_factory=list)  # attempts whose place is free now
-    campaigns: set[CampaignKey] = field(default_factory=set)  # campaigns with new events
-    outcomes: list[str] = field(default_factory=list)
-    set_apart: list[tuple[Change, str]] = field(default_factory=list)  # could not apply
-
-
-_COUNT = {s: f"n_{s}" for s in ("pending", "originated", "connected", "completed", "failed",
-                                "cancelled")}  # fmt: skip
-Delta = defaultdict[str, float]
-
-
-def _iso(unix: float) -> str:
-    return format_time(datetime.fromtimestamp(unix, UTC))
 
 
 class DialStore:
@@ -124,19 +109,22 @@ class DialStore:
 
     async def due_contacts(self, pk: int, now: float, limit: int) -> list[DialTarget]:
         rows = await self._db.fetch_all(
-            "SELECT id, phone_number, custom_fields, attempts FROM contacts"
+            "SELECT id, phone_number, custom_fields, attempts, zone_set FROM contacts"
             " WHERE campaign_pk = ? AND status = 'pending' AND next_attempt_at <= ?"
             " ORDER BY next_attempt_at, id LIMIT ?",
             (pk, now, limit),
         )
-        return [DialTarget(r[0], r[1], json.loads(r[2]), r[3] + 1) for r in rows]
+        return [DialTarget(r[0], r[1], json.loads(r[2]), r[3] + 1, r[4]) for r in rows]
 
     async def begin_attempts(
-        self, campaign: Campaign, chosen: Sequence[tuple[DialTarget, str]], now: float
+        self, campaign: Campaign, chosen: Sequence[Pick], now: float
     ) -> list[bool]:
-        """Commit each attempt (contact pending → originated) before its Originate is sent.
-        False for a contact that is no longer pending, and for all of them when the
-        campaign no longer runs (paused or stopped since it was read)."""
+        """Commit each attempt (contact pending → originated) before its Originate is sent,
+        with its `dialled` decision. False for a contact that is no longer pending, for
+        one whose number is now on a do-not-call list (it fails, `do_not_call`, never
+        dialled), and for all of them when the campaign no longer runs (paused or stopped
+        since it was read). The list is read in this transaction: a number listed before
+        it is never dialled."""
         at = _iso(now)
 
         def work(conn: sqlite3.Connection) -> list[bool]:
@@ -146,7 +134,14 @@ class DialStore:
             if status is None or status[0] != CampaignStatus.RUNNING.value:
                 return [False] * len(chosen)
             began: list[bool] = []
-            for target, attempt_id in chosen:
+            refused = 0
+            for pick in chosen:
+                target, attempt_id = pick.target, pick.attempt_id
+                on_list = listed(conn, campaign.tenant_id, target.phone_number)
+                if on_list is not None:
+                    refused += _refuse(conn, campaign, target, on_list, at)
+                    began.append(False)
+                    continue
                 cursor = conn.execute(
                     "UPDATE contacts SET status = 'originated', attempts = attempts + 1,"
                     " updated_at = ? WHERE id = ? AND status = 'pending'",
@@ -163,17 +158,52 @@ class DialStore:
                 insert_contact_event(conn, campaign.pk, campaign.id, target.contact_id,
                                      target.phone_number, "pending", "originated",
                                      target.attempt_number, at)  # fmt: skip
+                record_decision(conn, target.contact_id, at, "dialled", pick.detail)
             count = sum(began)
-            if count:
+            if count or refused:
                 conn.execute(
                     "UPDATE campaigns SET n_pending = n_pending - ?,"
-                    " n_originated = n_originated + ?, n_attempts = n_attempts + ?"
-                    " WHERE pk = ?",
-                    (count, count, count, campaign.pk),
+                    " n_originated = n_originated + ?, n_attempts = n_attempts + ?,"
+                    " n_failed = n_failed + ? WHERE pk = ?",
+                    (count + refused, count, count, refused, campaign.pk),
                 )
             return began
 
         return await self._db.run(work)
+
+    async def defer_window(
+        self, pk: int, zone_sets: Sequence[int | None], until: float, detail: str, now: float
+    ) -> int:
+        """Contacts of these zone lists due now wait for their window: next_attempt_at is
+        when it opens, with one `deferred_window` decision each (a contact deferred once
+        is not due again before then). Returns how many."""
+        at = _iso(now)
+        known = [z for z in zone_sets if z is not None]
+        match = f"zone_set IN ({', '.join('?' * len(known))})" if known else "0"
+        if None in zone_sets:
+            match = f"({match} OR zone_set IS NULL)"
+        where = f"campaign_pk = ? AND status = 'pending' AND next_attempt_at <= ? AND {match}"
+
+        def work(conn: sqlite3.Connection) -> int:
+            conn.execute(
+                "INSERT INTO decisions (contact_id, time, decision, detail)"
+                f" SELECT id, ?, 'deferred_window', ? FROM contacts WHERE {where} ORDER BY id",
+                (at, detail, pk, now, *known),
+            )
+            return conn.execute(
+                f"UPDATE contacts SET next_attempt_at = ? WHERE {where}",
+                (until, pk, now, *known),
+            ).rowcount
+
+        return await self._db.run(work)
+
+    async def pending_by_zone(self, pk: int) -> dict[int | None, int]:
+        rows = await self._db.fetch_all(
+            "SELECT zone_set, count(*) FROM contacts WHERE campaign_pk = ? AND status = 'pending'"
+            " GROUP BY zone_set",
+            (pk,),
+        )
+        return {r[0]: r[1] for r in rows}
 
     async def open_attempts(self) -> list[OpenAttempt]:
         rows = await self._db.fetch_all(
@@ -188,212 +218,3 @@ class DialStore:
         applied is rolled back alone and set apart; a storage error fails the whole batch
         (`StorageUnavailable`), nothing written, to be tried again."""
         return await self._db.run(lambda conn: _apply(conn, changes))
-
-
-def _apply(conn: sqlite3.Connection, changes: Sequence[Change]) -> Applied:
-    applied = Applied()
-    deltas: defaultdict[int, Delta] = defaultdict(lambda: defaultdict(float))
-    for change in changes:
-        delta: Delta = defaultdict(float)
-        conn.execute("SAVEPOINT change")
-        try:
-            row = _attempt(conn, change.attempt_id)
-            outcome = _apply_one(conn, row, change, delta) if row is not None else None
-        except Exception as exc:
-            if storage_error(exc) is not None:
-                raise
-            conn.execute("ROLLBACK TO change")
-            conn.execute("RELEASE change")
-            error = f"{type(exc).__name__}: {exc}"
-            applied.set_apart.append((change, error))
-            if not isinstance(change, Answer):  # the call is over all the same
-                applied.ended.append(change.attempt_id)
-                key = _settle_set_apart(conn, change, error, deltas)
-                if key is not None:
-                    applied.campaigns.add(key)
-            continue
-        conn.execute("RELEASE change")
-        if not isinstance(change, Answer):
-            # Its place is free, even when this replays an end already written (a place
-            # held again meanwhile, by reconciliation, must not leak; a place not held is
-            # released as a no-op).
-            applied.ended.append(change.attempt_id)
-        if row is None or outcome is None:
-            continue  # unknown or already settled (a replayed event)
-        for column, value in delta.items():
-            deltas[row["campaign_pk"]][column] += value
-        applied.campaigns.add(CampaignKey(row["tenant_id"], row["campaign_id"]))
-        if isinstance(change, End):
-            applied.outcomes.append(outcome)
-    for pk, delta in deltas.items():
-        sets = ", ".join(f"{column} = {column} + ?" for column in delta)
-        conn.execute(f"UPDATE campaigns SET {sets} WHERE pk = ?", (*delta.values(), pk))
-    for pk in deltas:
-        _complete_if_done(conn, pk)
-    return applied
-
-
-def _apply_one(conn: sqlite3.Connection, row: Any, change: Change, delta: Delta) -> str | None:
-    """Write one change; its outcome ("" for an answer or an undone attempt), None when
-    there was nothing to do (a replayed event)."""
-    status = row["status"]
-    if status == "ended":
-        return None
-    if isinstance(change, NotSent):
-        return _not_sent(conn, row, change, delta) if status == "originated" else None
-    answered_at = row["answered_at"]
-    answers = isinstance(change, Answer) or (change.call is not None and change.call.answered)
-    if answers and status == "originated":
-        _answer(conn, row, change.at, delta)
-        status, answered_at = "connected", change.at
-    if isinstance(change, End):
-        return _end(conn, row, status, answered_at, change, delta)
-    return ""
-
-
-def _answer(conn: sqlite3.Connection, row: Any, at: float, delta: Delta) -> None:
-    conn.execute(
-        "UPDATE attempts SET status = 'connected', answered_at = ? WHERE id = ?", (at, row["id"])
-    )
-    conn.execute(
-        "UPDATE contacts SET status = 'connected', updated_at = ? WHERE id = ?",
-        (_iso(at), row["contact_id"]),
-    )
-    delta["n_originated"] -= 1
-    delta["n_connected"] += 1
-    delta["n_answered"] += 1
-    insert_contact_event(conn, row["campaign_pk"], row["campaign_id"], row["contact_id"],
-                         row["phone_number"], "originated", "connected", row["number"],
-                         _iso(at))  # fmt: skip
-
-
-def _end(
-    conn: sqlite3.Connection, row: Any, status: str, answered_at: float | None, end: End,
-    delta: Delta,
-) -> str:  # fmt: skip
-    call = end.call
-    settlement = rules.settle(
-        answered=status == "connected",
-        answered_at=answered_at,
-        ended_at=end.at,
-        cause=call.cause if call else None,
-        tech_cause=call.tech_cause if call else "",
-        originate_reason=call.originate_reason if call else None,
-        attempts_made=row["number"],
-        retries_per_contact=row["retries_per_contact"],
-        retry_delay_seconds=row["retry_delay_seconds"],
-        campaign_status=CampaignStatus(row["campaign_status"]),
-        lost=end.lost,
-        undialable=end.undialable,
-    )
-    cause = call.cause if call else None
-    cause_txt = call.cause_txt if call else end.reason
-    sip = (call.tech_cause.rsplit(" ", 1)[-1] or None) if call and call.tech_cause else None
-    outcome = settlement.outcome.value
-    conn.execute(
-        "UPDATE attempts SET status = 'ended', ended_at = ?, outcome = ?, hangup_cause = ?"
-        " WHERE id = ?",
-        (end.at, outcome, cause, row["id"]),
-    )
-    to = settlement.contact_to.value
-    conn.execute(
-        "UPDATE contacts SET status = ?, next_attempt_at = ?, last_outcome = ?,"
-        " hangup_cause = ?, hangup_cause_txt = ?, sip_code = ?, talk_seconds = ?,"
-        " updated_at = ? WHERE id = ?",
-        (to, settlement.next_attempt_at, outcome, cause, cause_txt, sip,
-         settlement.talk_seconds, _iso(end.at), row["contact_id"]),
-    )  # fmt: skip
-    delta[_COUNT[status]] -= 1
-    delta[_COUNT[to]] += 1
-    if settlement.talk_seconds:
-        delta["talk_seconds_total"] += settlement.talk_seconds
-    insert_contact_event(conn, row["campaign_pk"], row["campaign_id"], row["contact_id"],
-                         row["phone_number"], status, to, row["number"], _iso(end.at),
-                         outcome=outcome, hangup_cause=cause, sip_code=sip,
-                         reason=end.reason or None)  # fmt: skip
-    return outcome
-
-
-def _not_sent(conn: sqlite3.Connection, row: Any, change: NotSent, delta: Delta) -> str:
-    to = rules.not_sent(CampaignStatus(row["campaign_status"])).value
-    conn.execute("DELETE FROM attempts WHERE id = ?", (row["id"],))
-    conn.execute(
-        "UPDATE contacts SET status = ?, attempts = attempts - 1, updated_at = ? WHERE id = ?",
-        (to, _iso(change.at), row["contact_id"]),
-    )
-    delta["n_originated"] -= 1
-    delta[_COUNT[to]] += 1
-    delta["n_attempts"] -= 1
-    insert_contact_event(conn, row["campaign_pk"], row["campaign_id"], row["contact_id"],
-                         row["phone_number"], "originated", to, row["number"] - 1,
-                         _iso(change.at), outcome="not_sent", reason=change.reason)  # fmt: skip
-    return ""
-
-
-def _settle_set_apart(
-    conn: sqlite3.Connection, change: End | NotSent, error: str,
-    deltas: defaultdict[int, Delta],
-) -> CampaignKey | None:  # fmt: skip
-    """A call's end that could not be applied still ends its attempt: the contact goes
-    final as the domain decides for an attempt that cannot go on (answered: completed;
-    else failed, no retry), with the error as its reason, so its campaign can complete.
-    If even that fails, the attempt is left as it was (and the error is logged)."""
-    conn.execute("SAVEPOINT fallback")
-    try:
-        row = _attempt(conn, change.attempt_id)
-        if row is None or row["status"] == "ended":
-            conn.execute("RELEASE fallback")
-            return None
-        reason = f"the call's end could not be recorded: {error}"[:300]
-        status, delta = row["status"], defaultdict(float)
-        # Written without _end, which may be what failed.
-        settlement = rules.settle(
-            answered=status == "connected", answered_at=row["answered_at"],
-            ended_at=change.at, cause=None, tech_cause="", originate_reason=None,
-            attempts_made=row["number"], retries_per_contact=0, retry_delay_seconds=0,
-            campaign_status=CampaignStatus(row["campaign_status"]), undialable=True,
-        )  # fmt: skip
-        to, outcome = settlement.contact_to.value, settlement.outcome.value
-        conn.execute(
-            "UPDATE attempts SET status = 'ended', ended_at = ?, outcome = ? WHERE id = ?",
-            (change.at, outcome, row["id"]),
-        )
-        conn.execute(
-            "UPDATE contacts SET status = ?, last_outcome = ?, hangup_cause_txt = ?,"
-            " talk_seconds = ?, updated_at = ? WHERE id = ?",
-            (to, outcome, reason, settlement.talk_seconds, _iso(change.at), row["contact_id"]),
-        )
-        delta[_COUNT[status]] -= 1
-        delta[_COUNT[to]] += 1
-        insert_contact_event(conn, row["campaign_pk"], row["campaign_id"], row["contact_id"],
-                             row["phone_number"], status, to, row["number"], _iso(change.at),
-                             outcome=outcome, reason=reason)  # fmt: skip
-    except Exception:
-        conn.execute("ROLLBACK TO fallback")
-        conn.execute("RELEASE fallback")
-        return None
-    conn.execute("RELEASE fallback")
-    for column, value in delta.items():
-        deltas[row["campaign_pk"]][column] += value
-    return CampaignKey(row["tenant_id"], row["campaign_id"])
-
-
-def _complete_if_done(conn: sqlite3.Connection, pk: int) -> None:
-    campaign = campaign_from_row(
-        conn.execute("SELECT * FROM campaigns WHERE pk = ?", (pk,)).fetchone()
-    )
-    counts = campaign.counts
-    transition = complete_if_done(campaign.status, counts.pending, counts.in_flight)
-    if transition is not None:
-        apply_transition(conn, campaign, transition, format_time(datetime.now(UTC)))
-
-
-def _attempt(conn: sqlite3.Connection, attempt_id: str) -> Any:
-    return conn.execute(
-        "SELECT a.id, a.status, a.contact_id, a.campaign_pk, a.number, a.answered_at,"
-        " k.phone_number, c.id AS campaign_id, c.tenant_id, c.status AS campaign_status,"
-        " c.retries_per_contact, c.retry_delay_seconds"
-        " FROM attempts a JOIN contacts k ON k.id = a.contact_id"
-        " JOIN campaigns c ON c.pk = a.campaign_pk WHERE a.id = ?",
-        (attempt_id,),
-    ).fetchone()

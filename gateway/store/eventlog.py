@@ -41,6 +41,12 @@ def cancel_pending(conn: sqlite3.Connection, campaign_pk: int, campaign_id: str,
         " FROM contacts WHERE campaign_pk = ? AND status = 'pending' ORDER BY id",
         (campaign_pk, campaign_id, at, campaign_pk),
     )
+    conn.execute(
+        "INSERT INTO decisions (contact_id, time, decision, detail) SELECT id, ?, 'cancelled',"
+        " 'the campaign was stopped' FROM contacts WHERE campaign_pk = ? AND status = 'pending'"
+        " ORDER BY id",
+        (at, campaign_pk),
+    )
     return conn.execute(
         "UPDATE contacts SET status = 'cancelled', updated_at = ?"
         " WHERE campaign_pk = ? AND status = 'pending'",

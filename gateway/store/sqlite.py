@@ -8,6 +8,7 @@ from pathlib import Path
 
 from gateway.domain.settings import format_time
 from gateway.store.campaigns import CampaignStore
+from gateway.store.contacts import ContactStore
 from gateway.store.database import Database
 from gateway.store.tenants import TenantStore
 from gateway.timeutil import utcnow
@@ -21,6 +22,7 @@ class SqliteStore:
         self.db = db
         self.tenants = TenantStore(db)
         self.campaigns = CampaignStore(db)
+        self.contacts = ContactStore(db)
         self._probe: asyncio.Future[str] | None = None
         self._probe_at = 0.0
         self.probes = 0  # probes written (for tests)

@@ -44,7 +44,13 @@ def test_every_method_blocking(client: Client, tmp_path: Path) -> None:
     path.write_bytes(CSV)
     by_path = client.campaigns.create("by path", contacts=path, max_concurrent_calls=2)
     assert by_path["status"] == "draft" and by_path["counts"]["total"] == 3
-    assert by_path["import"] == {"rows": 3, "contacts": 3, "duplicates": 0, "duplicate_rows": []}
+    assert by_path["import"] == {
+        "rows": 3,
+        "contacts": 3,
+        "duplicates": 0,
+        "duplicate_rows": [],
+        "dnc": 0,
+    }
     assert by_path["custom_field_names"] == ["first_name"]
     with path.open("rb") as csv:
         by_file = client.campaigns.create(
@@ -59,8 +65,10 @@ def test_every_method_blocking(client: Client, tmp_path: Path) -> None:
             timezone="Europe/Paris",
             calling_window_start="09:00",
             calling_window_end="18:30",
+            retry_on=["no_answer", "busy"],
         )
     assert (by_file["agent_id"], by_file["retries_per_contact"]) == ("queue", 2)
+    assert by_file["retry_on"] == ["busy", "no_answer"]
     assert (by_file["retry_delay_seconds"], by_file["max_calls_per_second"]) == (120, 1.5)
     assert (by_file["ring_timeout_seconds"], by_file["timezone"]) == (20, "Europe/Paris")
     assert (by_file["calling_window_start"], by_file["calling_window_end"]) == ("09:00", "18:30")
@@ -103,6 +111,12 @@ def test_every_method_blocking(client: Client, tmp_path: Path) -> None:
     assert stopped["status"] == "stopped" and stopped["counts"]["cancelled"] == 3
     assert client.campaigns.stop(cid)["status"] == "stopped"  # idempotent
     assert client.campaigns.list_contacts(cid, status="cancelled")["total"] == 3
+    first = contacts["contacts"][0]
+    trail = client.campaigns.get_contact(cid, first["id"])
+    assert (trail["id"], trail["attempts"]) == (first["id"], [])
+    assert [d["decision"] for d in trail["decisions"]] == ["cancelled"]
+    with pytest.raises(NotFoundError):
+        client.campaigns.get_contact(cid, 10**9)
     assert client.campaigns.delete(cid) is None
     with pytest.raises(NotFoundError):
         client.campaigns.get(cid)

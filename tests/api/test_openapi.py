@@ -99,6 +99,10 @@ async def test_real_responses_match_their_schemas(api: Api) -> None:
     check_against(
         spec, schema("/api/v1/campaigns/{id}/contacts", "get", "200"), contacts, "contacts"
     )
+    first = contacts["contacts"][0]["id"]
+    detail = await (await api.request("GET", f"/campaigns/{cid}/contacts/{first}")).json()
+    path = "/api/v1/campaigns/{id}/contacts/{contact_id}"
+    check_against(spec, schema(path, "get", "200"), detail, "contact detail")
     started = await (await api.request("POST", f"/campaigns/{cid}/start")).json()
     check_against(spec, schema("/api/v1/campaigns/{id}/start", "post", "200"), started, "start")
     error = await (await api.request("POST", f"/campaigns/{cid}/start")).json()

@@ -40,7 +40,13 @@ async def test_duplicates_reported_and_kept_once(api: Api) -> None:
     body = await api.create_ok(csv)
     assert body["counts"]["total"] == 2
     assert body["duplicates"] == 2
-    assert body["import"] == {"rows": 4, "contacts": 2, "duplicates": 2, "duplicate_rows": [3, 5]}
+    assert body["import"] == {
+        "rows": 4,
+        "contacts": 2,
+        "duplicates": 2,
+        "duplicate_rows": [3, 5],
+        "dnc": 0,
+    }
     contacts = await (await api.request("GET", f"/campaigns/{body['id']}/contacts")).json()
     assert [c["custom_fields"]["n"] for c in contacts["contacts"]] == ["a", "c"]  # first kept
 

@@ -712,6 +712,7 @@ class GatewayOptions:
     ami_port: int | None = None  # e.g. a proxy's; default the sandbox's
     extra_numbers: tuple[str, ...] = ()  # more phone number ids, each its own caller ID
     log_level: str = "info"
+    calling_hours: str = ""  # off: tests dial at any hour, unless they test the hours
     ami: dict[str, Any] = field(default_factory=dict)  # more [ami] settings
 
 
@@ -729,6 +730,9 @@ class Gateway:
         assert f'caller_id = "{DEFAULT_CALLER_ID}"' in text
         text = text.replace(DEFAULT_CALLER_ID, self.caller_ids["main"])
         text = text.replace('level = "info"', f'level = "{options.log_level}"')
+        text = text.replace(
+            'calling_hours = ""', f"calling_hours = {json.dumps(options.calling_hours)}"
+        )
         for number_id in options.extra_numbers:
             text += (
                 f'[[phone_numbers]]\nid = "{number_id}"\n'

@@ -24,11 +24,14 @@ class RecordingStore:
 
     async def insert_contacts(self, pk: int, rows: list, listed: int) -> ImportBatch:
         self.batches.append(len(rows))
-        self.batch_bytes.append(sum(len(v) for _, _, values in rows for v in values))
+        self.batch_bytes.append(sum(len(v) for _, _, values, _ in rows for v in values))
         return ImportBatch(len(rows), [])
 
-    async def finish_import(self, pk: int, settings: object, names: list, dups: int) -> None:
+    async def finish_import(
+        self, pk: int, settings: object, names: list, dups: int, zone_sets: list
+    ) -> int:
         self.finished = True
+        return 0
 
 
 def new_import(store: RecordingStore) -> ContactImport:

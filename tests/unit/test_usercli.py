@@ -261,3 +261,24 @@ def test_watch_redraws_in_place_on_a_tty(env: Daemon, monkeypatch: pytest.Monkey
     assert len(frames) >= 3 and all(f.endswith("\x1b[K") for f in frames)
     assert all(len(f) <= 59 + 3 for f in frames)  # cut to the width: no wrapping
     assert frames[-1].startswith("[########################] 100% 3/3")
+
+
+def test_retry_on_and_a_contacts_trail(
+    env: Daemon, csv_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    created = run_json(capsys, "create", str(csv_file), "--name", "R", "--retry-on", "busy")
+    assert created["retry_on"] == ["busy"]
+    cid = created["id"]
+    _, out, _ = run(capsys, "show", cid)
+    assert "retry_on:             busy\n" in out
+    assert run(capsys, "stop", cid)[0] == 0
+    first = run_json(capsys, "contacts", cid, "--limit", "1")["contacts"][0]
+    detail = run_json(capsys, "contact", cid, str(first["id"]))
+    assert [d["decision"] for d in detail["decisions"]] == ["cancelled"]
+    code, out, _ = run(capsys, "contact", cid, str(first["id"]))
+    lines = out.splitlines()
+    assert code == 0 and lines[0].startswith(f"contact {first['id']} +14155550100: cancelled")
+    assert lines[1].split() == ["TIME", "DECISION", "DETAIL"]
+    assert lines[2].split()[1:] == ["cancelled", "the", "campaign", "was", "stopped"]
+    code, _, err = run(capsys, "create", str(csv_file), "--name", "R", "--retry-on", "lost")
+    assert code == 1 and "retry_on: 'lost' is never retried" in err

@@ -16,7 +16,13 @@ import pytest
 from gateway.ami.client import AmiClient
 from gateway.ami.protocol import AmiParser, Message
 from gateway.ami.telephony import AmiTelephony
-from gateway.domain.calls import CallAnswered, CallEnded, CallEvent, OriginateRequest
+from gateway.domain.calls import (
+    CallAnswered,
+    CallEnded,
+    CallEvent,
+    OptedOut,
+    OriginateRequest,
+)
 from tests.fakes.ami_server import FakeAmiServer
 from tests.unit.ami.support import FAST, until
 
@@ -88,3 +94,40 @@ async def test_transcript_drives_the_call_events(
         assert end.cause == 17
         assert end.tech_cause in ("486", "")
     assert telephony.tracked() == set()
+
+
+OPT_OUT = TRANSCRIPT.parent / "opt_out.ami"  # recorded: +44 20 7946 0001 presses 9
+
+
+async def replay_opt_out(
+    server: FakeAmiServer, telephony: AmiTelephony, data: bytes
+) -> list[CallEvent]:
+    """Originate the recorded attempt, replay the transcript: the call events heard."""
+    events: list[CallEvent] = []
+    telephony.on_call_event(events.append)
+    await telephony.originate(
+        OriginateRequest("optout-1", "PJSIP/1@carrier", "100", "campaign", "s", 1, 30000)
+    )
+    await server.send_raw(data)
+    await until(lambda: any(isinstance(e, CallEnded) for e in events))
+    return events
+
+
+async def test_opt_out_user_event_reaches_the_dialler_before_the_end(
+    server: FakeAmiServer, telephony: AmiTelephony
+) -> None:
+    data = OPT_OUT.read_bytes()
+    assert b"UserEvent: GatewayOptOut" in data
+    assert await replay_opt_out(server, telephony, data) == [
+        CallAnswered("optout-1"),
+        OptedOut("optout-1"),
+        CallEnded("optout-1", True, 16, "Normal Clearing", "", 4),
+    ]
+
+
+async def test_a_user_event_of_another_name_is_ignored(
+    server: FakeAmiServer, telephony: AmiTelephony
+) -> None:
+    renamed = OPT_OUT.read_bytes().replace(b"UserEvent: GatewayOptOut", b"UserEvent: Other")
+    events = await replay_opt_out(server, telephony, renamed)
+    assert [type(e) for e in events] == [CallAnswered, CallEnded]

@@ -17,7 +17,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from gateway.http.keys import READINESS, STORE
-from gateway.store import database, dialing
+from gateway.store import database, settling
 from tests.helpers import csv_of, new_tenant
 from tests.unit.dialer.harness import (
     QUIET,
@@ -102,7 +102,7 @@ async def test_an_outage_delays_outcomes_but_loses_none(
 async def test_one_event_that_cannot_be_applied_is_set_apart_not_the_batch(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = dialing._end
+    real = settling._end
     poisoned = number(3, 0)
 
     def end(conn: sqlite3.Connection, row: Any, *args: Any) -> str:
@@ -110,7 +110,7 @@ async def test_one_event_that_cannot_be_applied_is_set_apart_not_the_batch(
             raise ValueError("a bug in one event")
         return real(conn, row, *args)
 
-    monkeypatch.setattr(dialing, "_end", end)
+    monkeypatch.setattr(settling, "_end", end)
     client = await env.gateway()
     api = await new_tenant(client, "acme", 10, 50)
     phones = [number(i, 0) for i in range(6)]

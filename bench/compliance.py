@@ -1,0 +1,155 @@
+"""What lawful dialling costs per call, measured on the real code in one process:
+
+    .venv/bin/python bench/compliance.py [--contacts 20000] [--dnc 1000000]
+
+- the dial-time do-not-call check: `DialStore.begin_attempts` (the transaction that begins
+  each attempt, where the check lives) on a real SQLite file, per attempt, with empty lists
+  and with `--dnc` numbers on them (half one tenant's, half host-wide), and the ratio;
+- the calling-window check the dispatcher makes for every call (`CallingWindows.state`
+  and the `dialled` decision's detail) with the operator's hours on, per call, next to the
+  same path with them off;
+- a zone list's window worked out from scratch (`window_state`), which happens once per
+  zone list until its window next changes, not per call.
+
+Compare the per-call figures with the daemon's CPU per call that bench/dial.py prints
+(about 5 ms a call on these machines): the checks are a few µs of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from gateway.dialer.windows import CallingWindows
+from gateway.domain.model import Campaign, CampaignStatus
+from gateway.domain.window import DailyWindow, window_state
+from gateway.store.campaigns import campaign_from_row
+from gateway.store.dialing import DialStore, DialTarget, Pick
+from gateway.store.sqlite import SqliteStore
+
+BATCH = 100  # picks per begin_attempts, as the dispatcher makes them at 100 concurrent
+
+
+async def make_campaign(store: SqliteStore, contacts: int) -> Campaign:
+    await store.tenants.create("bench", 1000, 1000)
+    pk, _ = await store.campaigns.begin_import(1, "bench")
+    rows = [[i + 2, f"+1415{i:07d}", [], None] for i in range(contacts)]
+    await store.db.execute(
+        "INSERT INTO contacts (campaign_pk, row_number, phone_number, custom_fields, zone_set)"
+        " SELECT ?, value ->> 0, value ->> 1, value -> 2, value ->> 3 FROM json_each(?)",
+        (pk, json.dumps(rows)),
+    )
+    await store.db.execute(
+        "UPDATE campaigns SET status = 'running', name = 'bench', n_total = ?, n_pending = ?,"
+        " zone_sets = '[[\"America/Los_Angeles\"]]' WHERE pk = ?",
+        (contacts, contacts, pk),
+    )
+    await store.db.execute("UPDATE contacts SET zone_set = 0 WHERE campaign_pk = ?", (pk,))
+    row = await store.db.fetch_one("SELECT * FROM campaigns WHERE pk = ?", (pk,))
+    return campaign_from_row(row)
+
+
+def fill_dnc(path: Path, count: int) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.executemany(
+            "INSERT OR IGNORE INTO dnc_numbers (phone_number, tenant_id, reason, created_at)"
+            " VALUES (?, ?, 'bench', '2026-12-01T00:00:00Z')",
+            ((f"+1212{i:07d}", 1 if i % 2 else 0) for i in range(count)),
+        )
+
+
+async def begin_all(path: Path, contacts: int, dnc: int) -> float:
+    """µs per attempt begun, over every contact, BATCH at a time."""
+    store = await SqliteStore.open(str(path))
+    try:
+        campaign = await make_campaign(store, contacts)
+        if dnc:
+            await store.close()
+            fill_dnc(path, dnc)
+            store = await SqliteStore.open(str(path))
+        dial = DialStore(store.db)
+        rows = await store.db.fetch_all(
+            "SELECT id FROM contacts WHERE campaign_pk = ? ORDER BY id", (campaign.pk,)
+        )
+        ids = [r[0] for r in rows]
+        started = time.perf_counter()
+        for i in range(0, len(ids), BATCH):
+            picks = [
+                Pick(DialTarget(cid, f"+1415{cid:07d}", [], 1, 0), f"b-{cid}-1", "attempt 1")
+                for cid in ids[i : i + BATCH]
+            ]
+            began = await dial.begin_attempts(campaign, picks, time.time())
+            assert all(began), "every attempt begins (none of these numbers is listed)"
+        return (time.perf_counter() - started) / len(ids) * 1e6
+    finally:
+        await store.close()
+
+
+def window_per_call(campaign: Campaign, hours: str, calls: int) -> float:
+    windows = CallingWindows(DailyWindow.parse(hours))
+    now = datetime.now(UTC)
+    started = time.perf_counter()
+    for i in range(calls):
+        state = windows.state(campaign, 0, now)
+        assert state.open
+        windows.dialled_detail(campaign, 0, 1 + i % 3, now)
+    return (time.perf_counter() - started) / calls * 1e6
+
+
+async def bench(args: argparse.Namespace) -> int:
+    folder = Path(tempfile.mkdtemp(prefix="bench-compliance-"))
+    runs: dict[str, list[float]] = {"empty": [], "listed": []}
+    await begin_all(folder / "warm.db", args.contacts, 0)  # page cache, imports, JIT-less warm-up
+    for round_ in range(args.rounds):  # alternating, so a slower machine hits both alike
+        order = ("empty", "listed") if round_ % 2 == 0 else ("listed", "empty")
+        for kind in order:
+            dnc = args.dnc if kind == "listed" else 0
+            runs[kind].append(await begin_all(folder / f"{kind}{round_}.db", args.contacts, dnc))
+    empty, listed = (statistics.median(runs[k]) for k in ("empty", "listed"))
+    print(f"begin_attempts, {args.contacts} attempts in batches of {BATCH}, median of "
+          f"{args.rounds} runs:")  # fmt: skip
+    print(f"  empty do-not-call lists:        {empty:7.1f} µs per attempt")
+    print(f"  {args.dnc:,} numbers listed:  {listed:7.1f} µs per attempt")
+    print(f"  ratio listed / empty:           {listed / empty:7.3f}")
+
+    store = await SqliteStore.open(str(folder / "w.db"))
+    campaign = await make_campaign(store, 1)
+    await store.close()
+    campaign.window_start, campaign.window_end = "09:00", "20:30"
+    calls = 200_000
+    off = window_per_call(campaign, "", calls)
+    on = window_per_call(campaign, "00:00-23:59", calls)
+    print(f"calling-window check per call ({calls:,} calls, campaign window and hours on):")
+    print(f"  hours off: {off:5.2f} µs   hours on: {on:5.2f} µs   difference {on - off:+.2f} µs")
+    zones = ["America/Boise", "America/Los_Angeles"]
+    window = DailyWindow.parse("08:00-21:00")
+    started = time.perf_counter()
+    for _ in range(2000):
+        window_state(zones, window, datetime.now(UTC))
+    fresh = (time.perf_counter() - started) / 2000 * 1e6
+    print(f"a zone list's window from scratch (Boise + Los Angeles): {fresh:.0f} µs, once per"
+          " zone list until it next changes")  # fmt: skip
+    assert campaign.status is CampaignStatus.RUNNING
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--contacts", type=int, default=20000)
+    parser.add_argument("--dnc", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    return asyncio.run(bench(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""The columns and cells of a campaign's contacts exported as CSV (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+# The gateway's own columns, first; the campaign's custom fields follow in upload order.
+COLUMNS: tuple[str, ...] = (
+    "phone_number",
+    "status",
+    "outcome",
+    "hangup_cause",
+    "hangup_cause_text",
+    "sip_code",
+    "attempts",
+    "talk_seconds",
+    "next_attempt_at",
+    "timezones",
+    "opted_out",
+    "updated_at",
+    "row_number",
+    "contact_id",
+)
+# Spreadsheets run a cell that starts with one of these as a formula ("CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def header(custom_field_names: Iterable[str]) -> list[str]:
+    """Our columns, then the custom fields; a custom field named like one of ours (a CSV
+    column `status`, say) is written as `custom_<name>` so no two columns share a name."""
+    names = list(COLUMNS)
+    taken = set(names)
+    for name in custom_field_names:
+        column = name
+        while column in taken:
+            column = "custom_" + column
+        taken.add(column)
+        names.append(column)
+    return names
+
+
+def text_cell(value: str) -> str:
+    """An uploaded value, as text a spreadsheet shows and never evaluates."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def row(contact: Mapping[str, Any], custom_field_names: Iterable[str]) -> list[str]:
+    """One contact (as the API's contact JSON) as CSV cells, in `header` order."""
+    fields = contact["custom_fields"]
+    return [
+        contact["phone_number"],
+        contact["status"],
+        _cell(contact["last_outcome"]),
+        _cell(contact["hangup_cause"]),
+        _cell(contact["hangup_cause_text"]),
+        _cell(contact["sip_code"]),
+        str(contact["attempts"]),
+        _cell(contact["talk_seconds"]),
+        _cell(contact["next_attempt_at"]),
+        " ".join(contact.get("timezones") or ()),
+        "true" if contact.get("opted_out") else "false",
+        _cell(contact["updated_at"]),
+        str(contact["row_number"]),
+        str(contact["id"]),
+        *(text_cell(fields.get(name, "")) for name in custom_field_names),
+    ]

@@ -1,0 +1,66 @@
+"""GET /api/v1/campaigns/{id}/contacts/{contact_id}: the contact, its attempts and its
+decisions, to its own tenant only; the timezone column and retry_on at upload."""
+
+from __future__ import annotations
+
+from gateway.http.keys import STORE
+from tests.helpers import Api, new_tenant
+
+
+async def test_a_contact_with_its_trail(api: Api) -> None:
+    body = await api.create_ok("phone_number,timezone,name\n+12125550100,Europe/Paris,Ann\n")
+    cid = body["id"]
+    contacts = (await (await api.request("GET", f"/campaigns/{cid}/contacts")).json())["contacts"]
+    contact_id = contacts[0]["id"]
+    assert contacts[0]["timezones"] == ["Europe/Paris"]
+    assert contacts[0]["opted_out"] is False
+    response = await api.request("GET", f"/campaigns/{cid}/contacts/{contact_id}")
+    assert response.status == 200
+    detail = await response.json()
+    assert detail["phone_number"] == "+12125550100"
+    assert detail["custom_fields"] == {"timezone": "Europe/Paris", "name": "Ann"}
+    assert (detail["attempts"], detail["attempts_made"], detail["decisions"]) == ([], 0, [])
+
+
+async def test_another_tenants_contact_or_a_missing_one_is_404(api: Api) -> None:
+    mine = await api.create_ok("phone_number\n+12125550100\n")
+    other = await new_tenant(api.client, "other")
+    theirs = await other.create_ok("phone_number\n+12125550101\n")
+    db = api.client.app[STORE].db
+    their_contact = await db.fetch_value(
+        "SELECT k.id FROM contacts k JOIN campaigns c ON c.pk = k.campaign_pk WHERE c.id = ?",
+        (theirs["id"],),
+    )
+    for path in (
+        f"/campaigns/{theirs['id']}/contacts/{their_contact}",  # their campaign
+        f"/campaigns/{mine['id']}/contacts/{their_contact}",  # their contact, my campaign
+        f"/campaigns/{mine['id']}/contacts/999999",
+        f"/campaigns/{mine['id']}/contacts/abc",
+        f"/campaigns/{mine['id']}/contacts/-1",
+        f"/campaigns/{mine['id']}/contacts/{'9' * 40}",
+    ):
+        response = await api.request("GET", path)
+        assert response.status == 404, path
+        assert "not found" in (await response.json())["error"]
+    response = await other.request("GET", f"/campaigns/{theirs['id']}/contacts/{their_contact}")
+    assert response.status == 200
+
+
+async def test_an_unknown_timezone_is_a_400_naming_its_row_and_adds_nothing(api: Api) -> None:
+    response = await api.create("phone_number,timezone\n+12125550100,UTC\n+12125550101,Nowhere\n")
+    assert response.status == 400
+    body = await response.json()
+    assert body["row"] == 3
+    assert "unknown IANA time zone 'Nowhere'" in body["error"]
+    listed = await (await api.request("GET", "/campaigns")).json()
+    assert listed["total"] == 0
+
+
+async def test_retry_on_is_shown_and_checked(api: Api) -> None:
+    assert (await api.create_ok())["retry_on"] == ["busy", "no_answer", "congestion", "failed"]
+    assert (await api.create_ok(retry_on="failed,busy"))["retry_on"] == ["busy", "failed"]
+    assert (await api.create_ok(retry_on=""))["retry_on"] == []
+    response = await api.create(retry_on="busy,lost")
+    assert response.status == 400
+    body = await response.json()
+    assert body["field"] == "retry_on" and "'lost' is never retried" in body["error"]

@@ -1,0 +1,260 @@
+"""Lawful dialling through the real dispatcher and store, with a fake Asterisk at the AMI
+boundary (issue 7): each contact's window in its own zones, decided from the real clock;
+do-not-call lists at upload and dial time; retry_on; the trail of decisions."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from gateway.domain.model import CampaignKey
+from gateway.domain.settings import parse_rfc3339
+from gateway.http.keys import LIVE_STATS, STORE
+from tests.helpers import Api, new_tenant
+from tests.unit.dialer.harness import (
+    QUIET,
+    Env,
+    command,
+    contacts,
+    stays,
+    wait_contacts,
+    wait_status,
+)
+from tests.unit.dialer.support import number, until
+
+HOURS = "08:00-21:00"
+
+
+def zone_at(local_hour: int, now: datetime | None = None) -> str:
+    """An IANA zone (Etc/GMT±N) where the local hour is `local_hour` now."""
+    now = now or datetime.now(UTC)
+    offset = (local_hour - now.hour) % 24
+    if offset > 14:
+        offset -= 24
+    if offset == 0:
+        return "Etc/GMT"
+    return f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"  # POSIX signs are inverted
+
+
+def next_local(zone: str, hour: int, now: datetime) -> datetime:
+    local = now.astimezone(ZoneInfo(zone))
+    opening = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if opening <= local:
+        opening += timedelta(days=1)
+    return opening.astimezone(UTC)
+
+
+async def detail(api: Api, cid: str, contact_id: int) -> dict[str, Any]:
+    response = await api.request("GET", f"/campaigns/{cid}/contacts/{contact_id}")
+    body = await response.json()
+    assert response.status == 200, body
+    return dict(body)
+
+
+async def create_rows(api: Api, header: str, rows: list[str], **fields: Any) -> dict[str, Any]:
+    return await api.create_ok(header + "\n" + "".join(f"{r}\n" for r in rows), **fields)
+
+
+async def test_a_contact_at_3am_waits_for_8am_while_one_at_noon_is_dialled(env: Env) -> None:
+    fake = env.fake
+    client = await env.gateway(calling_hours=HOURS)
+    api = await new_tenant(client, "acme", 10, 50)
+    now = datetime.now(UTC)
+    night, noon = zone_at(3, now), zone_at(12, now)
+    early = [number(i, 0) for i in range(3)]
+    awake = [number(i, 0) for i in range(10, 13)]
+    rows = [f"{p},{night}" for p in early] + [f"{p},{noon}" for p in awake]
+    body = await create_rows(api, "phone_number,timezone", rows)
+    cid = body["id"]
+    assert body["custom_field_names"] == ["timezone"]  # the column stays a custom field
+    await command(api, cid, "start")
+
+    found = await wait_contacts(api, cid, lambda c: all(
+        c[p]["status"] == "completed" for p in awake))  # fmt: skip
+    await stays(lambda: {a.phone for a in fake.originates} == set(awake), QUIET,
+                "only the contacts inside their window are dialled")  # fmt: skip
+    opens = next_local(night, 8, now)
+    for phone in early:
+        contact = found[phone]
+        assert (contact["status"], contact["attempts"]) == ("pending", 0)
+        assert contact["timezones"] == [night]
+        assert abs(parse_rfc3339(contact["next_attempt_at"]) - opens) < timedelta(seconds=1)
+        trail = await detail(api, cid, contact["id"])
+        assert [d["decision"] for d in trail["decisions"]] == ["deferred_window"]  # once
+        assert f"outside {HOURS} in {night} until" in trail["decisions"][0]["detail"]
+        assert trail["attempts"] == []
+    for phone in awake:
+        trail = await detail(api, cid, found[phone]["id"])
+        assert [d["decision"] for d in trail["decisions"]] == ["dialled"]
+        # 12:xx local (13:00 if the hour turned meanwhile), in its zone
+        assert re.search(f"inside {HOURS} at 1[23]:[0-5][0-9] {re.escape(noon)}$",
+                         trail["decisions"][0]["detail"]), trail["decisions"]  # fmt: skip
+        assert [(a["number"], a["outcome"]) for a in trail["attempts"]] == [(1, "answered")]
+
+    tenant_id = await client.app[STORE].db.fetch_value(
+        "SELECT tenant_id FROM campaigns WHERE id = ?", (cid,)
+    )
+    live = client.app[LIVE_STATS]
+    await until(lambda: live(CampaignKey(tenant_id, cid))["waiting_for_window"] == 3, 7,
+                lambda: f"waiting_for_window {live(CampaignKey(tenant_id, cid))}")  # fmt: skip
+    assert (await wait_status(api, cid, "running"))["counts"]["pending"] == 3
+
+
+async def test_campaign_window_applies_in_each_contacts_zone_and_cannot_widen_the_hours(
+    env: Env,
+) -> None:
+    """A campaign window of 00:00-23:59 cannot widen the operator's hours; a campaign
+    window that is closed now holds back contacts whose hours are open."""
+    fake = env.fake
+    client = await env.gateway(calling_hours=HOURS)
+    api = await new_tenant(client, "acme", 10, 50)
+    now = datetime.now(UTC)
+    wide = await create_rows(api, "phone_number,timezone",
+                             [f"{number(1, 0)},{zone_at(3, now)}",
+                              f"{number(2, 0)},{zone_at(12, now)}"],
+                             calling_window_start="00:00", calling_window_end="23:59")  # fmt: skip
+    row = f"{number(3, 0)},{zone_at(12, now)}"
+    narrow = await create_rows(
+        api, "phone_number,timezone", [row], calling_window_start="14:00",
+        calling_window_end="15:00",
+    )  # fmt: skip
+    for body in (wide, narrow):
+        await command(api, body["id"], "start")
+    await wait_contacts(api, wide["id"], lambda c: c[number(2, 0)]["status"] == "completed")
+    await stays(lambda: {a.phone for a in fake.originates} == {number(2, 0)}, QUIET,
+                "neither the 3am contact nor the one before its campaign's window")  # fmt: skip
+    held = (await contacts(api, narrow["id"]))[number(3, 0)]
+    trail = await detail(api, narrow["id"], held["id"])
+    assert f"outside 14:00-15:00 in {zone_at(12, now)}" in trail["decisions"][0]["detail"]
+
+
+async def test_contacts_outside_their_window_do_not_block_the_others(env: Env) -> None:
+    """The first 40 rows wait; the 10 after them are dialled at once (no head-of-line
+    blocking), each waiting contact deferred once."""
+    fake = env.fake
+    client = await env.gateway(calling_hours=HOURS)
+    api = await new_tenant(client, "acme", 10, 100)
+    now = datetime.now(UTC)
+    waiting = [number(i, 0) for i in range(40)]
+    callable_ = [number(i, 0) for i in range(100, 110)]
+    rows = [f"{p},{zone_at(3, now)}" for p in waiting] + [
+        f"{p},{zone_at(12, now)}" for p in callable_
+    ]
+    cid = (await create_rows(api, "phone_number,timezone", rows, max_concurrent_calls=2))["id"]
+    await command(api, cid, "start")
+    await wait_contacts(api, cid, lambda c: all(c[p]["status"] == "completed" for p in callable_))
+    assert {a.phone for a in fake.originates} == set(callable_)
+    counts = await client.app[STORE].db.fetch_all(
+        "SELECT decision, count(*) FROM decisions GROUP BY decision ORDER BY decision"
+    )
+    assert [tuple(r) for r in counts] == [("deferred_window", 40), ("dialled", 10)]
+
+
+async def test_numbers_on_a_do_not_call_list_at_upload_are_never_dialled(env: Env) -> None:
+    fake = env.fake
+    client = await env.gateway()
+    api = await new_tenant(client, "acme", 10, 50)
+    other = await new_tenant(client, "other", 10, 50)
+    db = client.app[STORE].db
+    acme_id = await db.fetch_value("SELECT id FROM tenants WHERE name = 'acme'")
+    other_id = await db.fetch_value("SELECT id FROM tenants WHERE name = 'other'")
+    phones = [number(i, 0) for i in range(5)]
+    listed = {phones[0]: acme_id, phones[1]: 0, phones[2]: other_id}  # tenant, host, other
+    for phone, tenant in listed.items():
+        await db.execute(
+            "INSERT INTO dnc_numbers (phone_number, tenant_id, reason, created_at)"
+            " VALUES (?, ?, 'test', '2026-12-01T00:00:00Z')",
+            (phone, tenant),
+        )
+    body = await create_rows(api, "phone_number", phones)
+    assert body["import"]["dnc"] == 2  # not the other tenant's number
+    assert (body["counts"]["failed"], body["counts"]["pending"]) == (2, 3)
+    cid = body["id"]
+    found = await contacts(api, cid)
+    for phone, where in ((phones[0], "tenant's"), (phones[1], "host-wide")):
+        contact = found[phone]
+        assert (contact["status"], contact["last_outcome"]) == ("failed", "do_not_call")
+        trail = await detail(api, cid, contact["id"])
+        assert [d["decision"] for d in trail["decisions"]] == ["skipped_dnc"]
+        assert f"on the {where} do-not-call list at upload" == trail["decisions"][0]["detail"]
+    await command(api, cid, "start")
+    await wait_status(api, cid, "completed")
+    assert sorted(a.phone for a in fake.originates) == sorted(phones[2:])
+    # The other tenant's own upload of its listed number is refused for it alone.
+    theirs = await create_rows(other, "phone_number", [phones[2], phones[3]])
+    assert theirs["import"]["dnc"] == 1
+
+
+async def test_a_number_listed_while_the_campaign_waits_is_never_dialled(env: Env) -> None:
+    fake = env.fake
+    client = await env.gateway()
+    api = await new_tenant(client, "acme", 10, 50)
+    phones = [number(i, 0) for i in range(3)]
+    body = await create_rows(api, "phone_number", phones)
+    cid = body["id"]
+    assert body["import"]["dnc"] == 0
+    tenant_id = await client.app[STORE].db.fetch_value(
+        "SELECT tenant_id FROM campaigns WHERE id = ?", (cid,)
+    )
+    await client.app[STORE].db.execute(
+        "INSERT INTO dnc_numbers (phone_number, tenant_id, reason, created_at)"
+        " VALUES (?, ?, 'asked by letter', '2026-12-01T00:00:00Z')",
+        (phones[1], tenant_id),
+    )
+    await command(api, cid, "start")
+    body = await wait_status(api, cid, "completed")
+    assert (body["counts"]["completed"], body["counts"]["failed"]) == (2, 1)
+    assert sorted(a.phone for a in fake.originates) == sorted([phones[0], phones[2]])
+    contact = (await contacts(api, cid))[phones[1]]
+    assert (contact["status"], contact["last_outcome"], contact["attempts"]) == (
+        "failed",
+        "do_not_call",
+        0,
+    )
+    trail = await detail(api, cid, contact["id"])
+    assert [d["decision"] for d in trail["decisions"]] == ["skipped_dnc"]
+    assert "when its turn came" in trail["decisions"][0]["detail"]
+
+
+async def test_retry_on_chooses_the_outcomes_retried(env: Env) -> None:
+    client = await env.gateway()
+    api = await new_tenant(client, "acme", 10, 50)
+    busy, silent, wrong = number(1, 5), number(2, 6), number(3, 8)
+    body = await create_rows(api, "phone_number", [busy, silent, wrong],
+                             retries_per_contact=2, retry_on="no_answer")  # fmt: skip
+    assert body["retry_on"] == ["no_answer"]
+    cid = body["id"]
+    await command(api, cid, "start")
+    found = await wait_contacts(api, cid, lambda c: c[silent]["status"] == "pending"
+                                and c[busy]["status"] == "failed"
+                                and c[wrong]["status"] == "failed")  # fmt: skip
+    trails = {p: await detail(api, cid, found[p]["id"]) for p in (busy, silent, wrong)}
+    assert [d["decision"] for d in trails[busy]["decisions"]] == ["dialled", "not_retried"]
+    assert "busy is not in retry_on (no_answer)" in trails[busy]["decisions"][1]["detail"]
+    assert trails[wrong]["decisions"][1]["detail"].startswith("invalid_number is never retried")
+    decided = trails[silent]["decisions"][1]
+    assert decided["decision"] == "retry_scheduled"
+    assert "no_answer; attempt 2 of 3 due at" in decided["detail"]
+    attempt = trails[silent]["attempts"][0]
+    assert (attempt["outcome"], attempt["sip_code"], attempt["hangup_cause"]) == (
+        "no_answer",
+        "480",
+        19,
+    )
+
+
+async def test_stop_records_cancelled_decisions(env: Env) -> None:
+    client = await env.gateway(ami=False)
+    api = await new_tenant(client, "acme", 10, 50)
+    cid = (await create_rows(api, "phone_number", [number(i, 0) for i in range(3)]))["id"]
+    await command(api, cid, "stop")
+    found = await contacts(api, cid)
+    for contact in found.values():
+        trail = await detail(api, cid, contact["id"])
+        assert contact["status"] == "cancelled"
+        assert [(d["decision"], d["detail"]) for d in trail["decisions"]] == [
+            ("cancelled", "the campaign was stopped")
+        ]
+    assert len(found) == 3
