@@ -17,10 +17,20 @@ from gateway.store.campaigns import apply_transition, campaign_from_row
 from gateway.store.contacts import listed, record_decision
 from gateway.store.database import Database
 from gateway.store.eventlog import insert_contact_event
-from gateway.store.settling import Answer, Applied, Change, End, NotSent, OptOut, _apply, _iso
+from gateway.store.settling import (
+    Amd,
+    Answer,
+    Applied,
+    Change,
+    End,
+    NotSent,
+    OptOut,
+    _apply,
+    _iso,
+)
 
-__all__ = ["Answer", "Applied", "Change", "DialStore", "DialTarget", "End", "NotSent", "OptOut",
-           "Pick"]  # fmt: skip
+__all__ = ["Amd", "Answer", "Applied", "Change", "DialStore", "DialTarget", "End", "NotSent",
+           "OptOut", "Pick"]  # fmt: skip
 
 
 def _refuse(
@@ -144,6 +154,7 @@ class DialStore:
                     continue
                 cursor = conn.execute(
                     "UPDATE contacts SET status = 'originated', attempts = attempts + 1,"
+                    " answered_by = NULL, amd_cause = NULL,"  # this attempt's, once known
                     " updated_at = ? WHERE id = ? AND status = 'pending'",
                     (at, target.contact_id),
                 )
