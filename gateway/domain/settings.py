@@ -201,8 +201,8 @@ def validate(form: Mapping[str, str], choices: Choices, now: datetime) -> Campai
             raise FieldError("retry_on", str(exc)) from None
 
     amd_raw = _text(form, "amd", 10)
-    if amd_raw not in (None, "off", "on"):
-        raise FieldError("amd", f"must be off or on, not {amd_raw!r}")
+    if "amd" in form and amd_raw not in ("off", "on"):  # given empty is no answer either
+        raise FieldError("amd", f"must be off or on, not {amd_raw or ''!r}")
     machine_agent = _text(form, "machine_agent_id")
     if machine_agent is not None:
         machine_agent = _choice(machine_agent, "machine_agent_id", choices.agents, None)
