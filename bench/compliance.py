@@ -125,11 +125,10 @@ async def bench(args: argparse.Namespace) -> int:
     store = await SqliteStore.open(str(folder / "w.db"))
     campaign = await make_campaign(store, 1)
     await store.close()
-    campaign.window_start, campaign.window_end = "09:00", "20:30"
     calls = 200_000
     off = window_per_call(campaign, "", calls)
     on = window_per_call(campaign, "00:00-23:59", calls)
-    print(f"calling-window check per call ({calls:,} calls, campaign window and hours on):")
+    print(f"calling-window check per call ({calls:,} calls; 'on' is hours of 00:00-23:59):")
     print(f"  hours off: {off:5.2f} µs   hours on: {on:5.2f} µs   difference {on - off:+.2f} µs")
     zones = ["America/Boise", "America/Los_Angeles"]
     window = DailyWindow.parse("08:00-21:00")

@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = keys.add_parser("revoke", help="revoke a key, by the key or its listed prefix")
     revoke.add_argument("key")
 
+    from gateway.cli import dnc
+
+    dnc.add_commands(commands)
+
     try:
         from gateway.cli.campaigns import add_commands
     except ImportError:  # the user-facing campaign commands are optional
@@ -138,4 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         applied = migrate(config.db_path)
         print("applied: " + ", ".join(applied) if applied else "schema is up to date")
         return 0
+    if args.command == "dnc":
+        from gateway.cli import dnc
+
+        return dnc.run(config, args)
     return asyncio.run(_admin(config, args))

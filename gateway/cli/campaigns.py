@@ -97,6 +97,10 @@ def add_commands(subparsers: Any) -> None:
         help="resume after event N (0: replay the campaign's history); default: from now",
     )
 
+    from gateway.cli.tenant_dnc import add_actions  # it imports this module
+
+    add_actions(actions, common)
+
 
 def _paging(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, help="at most this many (default 100)")

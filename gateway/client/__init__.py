@@ -6,6 +6,7 @@
         with open("contacts.csv", "rb") as csv:
             campaign = client.campaigns.create("Spring reminders", contacts=csv)
         client.campaigns.start(campaign["id"])
+        client.dnc.add(["+14155550100"], reason="asked not to be called")
         for event in client.campaigns.stream_events(campaign["id"]):
             print(event.event, event.data)
 
@@ -23,6 +24,7 @@ from gateway.client.aio import (
     AsyncClient,
     Contacts,
 )
+from gateway.client.dnc import AsyncDnc
 from gateway.client.errors import (
     AuthenticationError,
     BadRequestError,
@@ -34,7 +36,7 @@ from gateway.client.errors import (
     error_for,
 )
 from gateway.client.sse import Event, SSEParser
-from gateway.client.sync import Campaigns, Client
+from gateway.client.sync import Campaigns, Client, Dnc
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -42,12 +44,14 @@ __all__ = [
     "STREAM_READ_TIMEOUT",
     "AsyncCampaigns",
     "AsyncClient",
+    "AsyncDnc",
     "AuthenticationError",
     "BadRequestError",
     "Campaigns",
     "Client",
     "ConflictError",
     "Contacts",
+    "Dnc",
     "Event",
     "GatewayConnectionError",
     "GatewayError",

@@ -220,6 +220,9 @@ class AsyncClient:
         self._api_key = api_key
         self._session: aiohttp.ClientSession | None = None
         self.campaigns = AsyncCampaigns(self)
+        from gateway.client.dnc import AsyncDnc  # it imports this module
+
+        self.dnc = AsyncDnc(self)
 
     def __repr__(self) -> str:  # never the key
         return f"AsyncClient({self.base_url!r})"

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 from gateway.client.aio import DEFAULT_TIMEOUT, AsyncCampaigns, AsyncClient
+from gateway.client.dnc import AsyncDnc
 from gateway.client.sse import Event
 
 T = TypeVar("T")
@@ -17,7 +18,7 @@ T = TypeVar("T")
 
 def _blocking(method: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
     @functools.wraps(method)
-    def call(self: Campaigns, *args: Any, **kwargs: Any) -> T:
+    def call(self: Campaigns | Dnc, *args: Any, **kwargs: Any) -> T:
         return self._client._run(method(self._async, *args, **kwargs))
 
     return call
@@ -61,6 +62,19 @@ class Campaigns:
                 self._client._run(stream.aclose())
 
 
+class Dnc:
+    """`client.dnc` of a `Client`: the `AsyncDnc` methods, blocking."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+        self._async = client._async.dnc
+
+    list = _blocking(AsyncDnc.list)
+    add = _blocking(AsyncDnc.add)
+    add_file = _blocking(AsyncDnc.add_file)
+    remove = _blocking(AsyncDnc.remove)
+
+
 class Client:
     """Blocking client: `AsyncClient` on a private event loop in a daemon thread."""
 
@@ -72,6 +86,7 @@ class Client:
         )
         self._thread.start()
         self.campaigns = Campaigns(self)
+        self.dnc = Dnc(self)
 
     @property
     def base_url(self) -> str:

@@ -17,7 +17,7 @@ from gateway.daemon.metrics import Metrics
 from gateway.dialer.dispatcher import Dispatcher
 from gateway.domain.model import CampaignKey
 from gateway.events import EventBus
-from gateway.http import campaigns, dashboard, export, health, openapi, options, sse
+from gateway.http import campaigns, dashboard, dnc, export, health, openapi, options, sse
 from gateway.http.errors import errors_middleware
 from gateway.http.keys import (
     BUS,
@@ -116,6 +116,7 @@ def create_app(config: Config) -> web.Application:
     app.on_shutdown.append(_close_streams)
     app.add_routes(campaigns.routes)
     app.add_routes(sse.routes)
+    app.add_routes(dnc.routes)
     app.add_routes(openapi.routes)
     app.add_routes(health.routes)
     app.add_routes(export.routes)

@@ -226,30 +226,15 @@ class Dispatcher:
         self._halted = {key: at for key, at in self._halted.items() if at > epoch}
 
     async def _defer_closed(self, run: _Running, now: datetime) -> None:
-        """Contacts whose window is closed wait for it, out of the way of the others; and
-        how many wait is counted now and then, for the metrics."""
-        campaign = run.campaign
-        for deferral in self._windows.due_deferrals(campaign, now):
-            await self._defer(run, deferral, now)
-        clock = time.monotonic()
-        if not self._windows.any_closed(campaign):
-            self._windows.set_waiting(campaign, 0, clock)
-        elif self._windows.recount_due(campaign, clock):
-            closed = self._windows.closed_sets(campaign)
-            pending = await self._store.pending_by_zone(campaign.pk)
-            waiting = sum(n for zone_set, n in pending.items() if zone_set in closed)
-            self._windows.set_waiting(campaign, waiting, clock)
+        """Contacts whose window is closed wait for it, out of the way of the others."""
+        moved = await self._windows.defer_closed(self._store, run.campaign, now)
+        if moved:
+            run.queue = deque(t for t in run.queue if t.zone_set not in moved)
 
     async def _defer(self, run: _Running, deferral: Deferral, now: datetime) -> int:
-        until = deferral.until.timestamp()
-        moved = await self._store.defer_window(
-            run.campaign.pk, [deferral.zone_set], until, deferral.detail, now.timestamp()
-        )
-        self._windows.deferred(run.campaign, deferral)
+        moved = await self._windows.defer(self._store, run.campaign, deferral, now)
         if moved:
             run.queue = deque(t for t in run.queue if t.zone_set != deferral.zone_set)
-            _log_run(run).info("contacts wait for their calling window", contacts=moved,
-                               detail=deferral.detail)  # fmt: skip
         return moved
 
     async def _finish_if_done(self, campaign: Campaign) -> None:
@@ -284,7 +269,7 @@ class Dispatcher:
             for run in runs:
                 if not self._has_room(run, clock):
                     continue
-                target = await self._next_target(run, now)
+                target = await self._next_target(run)
                 if target is None:
                     continue
                 attempt_id = f"{run.campaign.id[:8]}-{target.contact_id}-{target.attempt_number}"
@@ -329,9 +314,11 @@ class Dispatcher:
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
-    async def _next_target(self, run: _Running, moment: datetime) -> DialTarget | None:
-        """The next due contact whose calling window is open; one whose window closed
-        sends its zone list's due contacts to wait for it."""
+    async def _next_target(self, run: _Running) -> DialTarget | None:
+        """The next due contact whose calling window is open now. One whose window is
+        closed sends its zone list's due contacts to wait for it, itself included: every
+        contact in the queue was due when it was read, and the deferral moves what is due
+        at a moment after that (one clock for both, so the one it found always moves)."""
         while True:
             if not run.queue:
                 now = time.time()
@@ -345,12 +332,17 @@ class Dispatcher:
                     return None
                 run.queue.extend(due)
             target = run.queue.popleft()
+            moment = datetime.now(UTC)
             state = self._windows.state(run.campaign, target.zone_set, moment)
             if state.open:
                 return target
-            await self._defer(
-                run, self._windows.deferral(run.campaign, target.zone_set, state), moment
-            )
+            deferral = self._windows.deferral(run.campaign, target.zone_set, state)
+            if not await self._defer(run, deferral, moment):
+                # Nothing moved: it is no longer pending (settled meanwhile). Never a loop:
+                # this campaign reads again after a refresh.
+                run.queue.clear()
+                run.exhausted_until = time.time() + REFRESH_SECONDS
+                return None
 
     async def _send(self, run: _Running, target: DialTarget, attempt_id: str) -> None:
         """Send one committed attempt's Originate. Whatever happens, the attempt is
@@ -365,6 +357,11 @@ class Dispatcher:
             return
         if not self._reconciler.ready:  # a new connection, being reconciled: not judged
             self._recorder.put(NotSent(attempt_id, time.time(), "reconnecting to Asterisk"))
+            return
+        # The window again, at the wire: the transaction before may have waited for the
+        # database, and the pacing above slept. A cached state: no await until the write.
+        if not self._windows.state(run.campaign, target.zone_set, datetime.now(UTC)).open:
+            self._recorder.put(NotSent(attempt_id, time.time(), "its calling window closed"))
             return
         try:
             # Nothing awaits between the check above and the write inside originate().
@@ -405,10 +402,6 @@ class Dispatcher:
     async def _reconcile(self) -> None:
         if await self._reconciler.reconcile():
             self._wake.set()
-
-
-def _log_run(run: _Running) -> Any:
-    return log.bind(campaign_id=run.campaign.id)
 
 
 def _log_for(run: _Running, target: DialTarget, attempt_id: str) -> Any:

@@ -9,12 +9,18 @@ they leave the head of the queue and the other contacts are dialled meanwhile.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+import structlog
 
 from gateway.domain.model import Campaign, CampaignKey
 from gateway.domain.window import DailyWindow, WindowState, local_times, window_state
 from gateway.domain.zones import Zones
+from gateway.store.dialing import DialStore
+
+log = structlog.get_logger(__name__)
 
 ZoneSet = int | None
 WAITING_RECOUNT = 5.0  # seconds between counts of the contacts waiting for their window
@@ -123,6 +129,40 @@ class CallingWindows:
         if len(zones) > _ZONES_NAMED:
             shown += f" and {len(zones) - _ZONES_NAMED} more"
         return f"attempt {attempt}; inside {self._of(campaign).window} at {shown}"
+
+    # -- what the dispatcher asks at each refresh, and when it finds a closed one ----------
+
+    async def defer(
+        self, store: DialStore, campaign: Campaign, deferral: Deferral, now: datetime
+    ) -> int:
+        """The zone list's due contacts wait for its window. Returns how many moved."""
+        moved = await store.defer_window(campaign.pk, deferral.zone_set,
+                                         deferral.until.timestamp(), deferral.detail,
+                                         now.timestamp())  # fmt: skip
+        self.deferred(campaign, deferral)
+        if moved:
+            log.info("contacts wait for their calling window", campaign_id=campaign.id,
+                     contacts=moved, detail=deferral.detail)  # fmt: skip
+        return moved
+
+    async def defer_closed(
+        self, store: DialStore, campaign: Campaign, now: datetime
+    ) -> set[ZoneSet]:
+        """Every zone list closed now has its due contacts deferred (once per closing), and
+        who waits is counted now and then, for the metrics. Returns the lists moved."""
+        moved = set()
+        for deferral in self.due_deferrals(campaign, now):
+            if await self.defer(store, campaign, deferral, now):
+                moved.add(deferral.zone_set)
+        clock = time.monotonic()
+        if not self.any_closed(campaign):
+            self.set_waiting(campaign, 0, clock)
+        elif self.recount_due(campaign, clock):
+            closed = self.closed_sets(campaign)
+            pending = await store.pending_by_zone(campaign.pk)
+            waiting = sum(n for zone_set, n in pending.items() if zone_set in closed)
+            self.set_waiting(campaign, waiting, clock)
+        return moved
 
     def forget(self, key: CampaignKey) -> None:
         self._campaigns.pop(key, None)

@@ -7,9 +7,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gateway.domain.contacts import RETRYABLE, parse_retry_on
+from gateway.domain.zones import is_known_zone
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
@@ -174,10 +174,8 @@ def validate(form: Mapping[str, str], choices: Choices, now: datetime) -> Campai
             raise FieldError("max_calls_per_second", f"must be a number from {low} to {high}")
 
     timezone = _text(form, "timezone", 64) or choices.default_timezone
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise FieldError("timezone", f"unknown IANA time zone {timezone!r}") from None
+    if not is_known_zone(timezone):
+        raise FieldError("timezone", f"unknown IANA time zone {timezone!r}")
 
     start = _text(form, "calling_window_start", 5)
     end = _text(form, "calling_window_end", 5)

@@ -22,13 +22,23 @@ class UnknownZone(ValueError):
     pass
 
 
+# In the tz database but no place's civil time: `right/` zones count leap seconds (their
+# clock runs ~27 s behind), `posix/` ones duplicate the rest, `localtime` is the host's.
+_NOT_CIVIL = ("right/", "posix/")
+_NOT_ZONES = frozenset({"localtime", "Factory", "posixrules"})
+
+
 @functools.cache
 def _available() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    return frozenset(
+        name
+        for name in zoneinfo.available_timezones()
+        if not name.startswith(_NOT_CIVIL) and name not in _NOT_ZONES
+    )
 
 
 def is_known_zone(name: str) -> bool:
-    """An IANA zone name this host's tz database has ("Europe/Paris", "UTC")."""
+    """An IANA zone name of the host's tz database ("Europe/Paris", "UTC")."""
     return name in _available()
 
 

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from gateway import __version__
 from gateway.domain.model import CONTACT_STATUSES
+from gateway.http import openapi_dnc
 from gateway.http import schemas as sc
 
 routes = web.RouteTableDef()
@@ -229,6 +230,7 @@ def document() -> dict[str, Any]:
             "/api/v1/campaigns/{id}/stop": _command(
                 "Stop (→ stopped; pending contacts cancelled; idempotent)"
             ),
+            **openapi_dnc.paths(_op, _json, sc.PAGING, _STORAGE),
             "/api/v1/openapi.json": {
                 "get": {
                     "summary": "This document",
@@ -285,6 +287,7 @@ def document() -> dict[str, Any]:
                 "Campaign": sc.CAMPAIGN,
                 "Contact": sc.CONTACT,
                 "ContactDetail": sc.CONTACT_DETAIL,
+                "DncNumber": openapi_dnc.ENTRY,
                 "Error": {
                     "type": "object",
                     "required": ["error"],

@@ -1,22 +1,35 @@
-"""Streaming multipart/form-data: form fields and the `contacts` CSV, never held whole."""
+"""Streaming multipart/form-data: form fields and the `contacts` CSV, never held whole.
+(`POST /api/v1/dnc` streams its `numbers` CSV through the same code.)"""
 
 from __future__ import annotations
+
+from typing import Protocol
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from gateway.domain.csvimport import CsvError
 from gateway.http.errors import BadRequest
-from gateway.service import ContactImport
 
 FILE_FIELD = "contacts"
 MAX_FIELD_BYTES = 16 * 1024
 READ_CHUNK = 256 * 1024
 
 
+class Importer(Protocol):
+    """What an upload streams into (`ContactImport`, `DncImport`)."""
+
+    saw_file: bool
+
+    def field(self, name: str, value: str) -> None: ...
+
+    async def feed(self, data: bytes) -> None: ...
+
+
 class _Parts:
     """python-multipart callbacks are synchronous: collect what they see, act after."""
 
-    def __init__(self) -> None:
+    def __init__(self, file_field: str = FILE_FIELD) -> None:
+        self.file_field = file_field
         self.header_name = b""
         self.header_value = b""
         self.headers: dict[bytes, bytes] = {}
@@ -62,11 +75,11 @@ class _Parts:
             self.error = "a form part has no name"
             return
         self.name = raw.decode("utf-8", "replace")
-        self.is_file = self.name == FILE_FIELD
+        self.is_file = self.name == self.file_field
         if self.is_file:
             self.files_seen += 1
             if self.files_seen > 1:
-                self.error = "the field 'contacts' is given twice"
+                self.error = f"the field {self.file_field!r} is given twice"
 
     def part_data(self, data: bytes, start: int, end: int) -> None:
         if self.is_file:
@@ -93,17 +106,18 @@ class _Parts:
 async def stream_upload(
     content_type: str,
     content,
-    importer: ContactImport,
+    importer: Importer,
     max_bytes: int,  # type: ignore[no-untyped-def]
+    file_field: str = FILE_FIELD,
 ) -> None:
     """Feed the body (an aiohttp StreamReader) into the importer, field by field."""
     kind, params = parse_options_header(content_type)
     boundary = params.get(b"boundary")
     if kind != b"multipart/form-data" or not boundary:
         raise BadRequest(
-            "expected a multipart/form-data body with the CSV in the file field 'contacts'"
+            f"expected a multipart/form-data body with the CSV in the file field {file_field!r}"
         )
-    parts = _Parts()
+    parts = _Parts(file_field)
     parser = MultipartParser(boundary, parts.callbacks())  # type: ignore[arg-type]
     received = 0
     async for chunk in content.iter_chunked(READ_CHUNK):
@@ -121,7 +135,7 @@ async def stream_upload(
         raise BadRequest("the multipart body is incomplete (no closing boundary)")
 
 
-async def _drain(parts: _Parts, importer: ContactImport) -> None:
+async def _drain(parts: _Parts, importer: Importer) -> None:
     if parts.error:
         raise BadRequest(parts.error)
     if parts.files_seen:

@@ -131,15 +131,3 @@ def refuse_listed(conn: sqlite3.Connection, pk: int, tenant_id: int, at: str) ->
             (at, tenant_id, pk),
         )
     return refused
-
-
-def listed(conn: sqlite3.Connection, tenant_id: int, phone_number: str) -> str | None:
-    """At dial time: which do-not-call list has the number ("the tenant's", "the
-    host-wide"), or None."""
-    rows = conn.execute(
-        "SELECT tenant_id FROM dnc_numbers WHERE phone_number = ? AND tenant_id IN (0, ?)",
-        (phone_number, tenant_id),
-    ).fetchall()
-    if not rows:
-        return None
-    return "the tenant's" if any(r[0] == tenant_id for r in rows) else "the host-wide"

@@ -14,8 +14,9 @@ from gateway.domain.lifecycle import Transition
 from gateway.domain.model import Campaign, CampaignKey, CampaignStatus, Tenant
 from gateway.domain.settings import format_time
 from gateway.store.campaigns import apply_transition, campaign_from_row
-from gateway.store.contacts import listed, record_decision
+from gateway.store.contacts import record_decision
 from gateway.store.database import Database
+from gateway.store.dnc import listed_on
 from gateway.store.eventlog import insert_contact_event
 from gateway.store.settling import (
     Amd,
@@ -31,6 +32,9 @@ from gateway.store.settling import (
 
 __all__ = ["Amd", "Answer", "Applied", "Change", "DialStore", "DialTarget", "End", "NotSent",
            "OptOut", "Pick"]  # fmt: skip
+
+
+_LISTS = {"tenant": "the tenant's", "host": "the host-wide"}
 
 
 def _refuse(
@@ -147,9 +151,9 @@ class DialStore:
             refused = 0
             for pick in chosen:
                 target, attempt_id = pick.target, pick.attempt_id
-                on_list = listed(conn, campaign.tenant_id, target.phone_number)
+                on_list = listed_on(conn, campaign.tenant_id, target.phone_number)
                 if on_list is not None:
-                    refused += _refuse(conn, campaign, target, on_list, at)
+                    refused += _refuse(conn, campaign, target, _LISTS[on_list], at)
                     began.append(False)
                     continue
                 cursor = conn.execute(
@@ -183,27 +187,24 @@ class DialStore:
         return await self._db.run(work)
 
     async def defer_window(
-        self, pk: int, zone_sets: Sequence[int | None], until: float, detail: str, now: float
+        self, pk: int, zone_set: int | None, until: float, detail: str, now: float
     ) -> int:
-        """Contacts of these zone lists due now wait for their window: next_attempt_at is
-        when it opens, with one `deferred_window` decision each (a contact deferred once
-        is not due again before then). Returns how many."""
+        """The contacts of this zone list due now wait for their window: next_attempt_at
+        is when it opens, with one `deferred_window` decision each (a contact deferred
+        once is not due again before then). An index range: cheap whatever the campaign's
+        size. Returns how many."""
         at = _iso(now)
-        known = [z for z in zone_sets if z is not None]
-        match = f"zone_set IN ({', '.join('?' * len(known))})" if known else "0"
-        if None in zone_sets:
-            match = f"({match} OR zone_set IS NULL)"
-        where = f"campaign_pk = ? AND status = 'pending' AND next_attempt_at <= ? AND {match}"
+        where = "campaign_pk = ? AND status = 'pending' AND zone_set IS ? AND next_attempt_at <= ?"
 
         def work(conn: sqlite3.Connection) -> int:
             conn.execute(
                 "INSERT INTO decisions (contact_id, time, decision, detail)"
                 f" SELECT id, ?, 'deferred_window', ? FROM contacts WHERE {where} ORDER BY id",
-                (at, detail, pk, now, *known),
+                (at, detail, pk, zone_set, now),
             )
             return conn.execute(
                 f"UPDATE contacts SET next_attempt_at = ? WHERE {where}",
-                (until, pk, now, *known),
+                (until, pk, zone_set, now),
             ).rowcount
 
         return await self._db.run(work)

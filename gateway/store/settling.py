@@ -21,6 +21,7 @@ from gateway.domain.settings import format_time
 from gateway.store.campaigns import apply_transition, campaign_from_row
 from gateway.store.contacts import record_decision
 from gateway.store.database import storage_error
+from gateway.store.dnc import add_numbers
 from gateway.store.eventlog import insert_contact_event
 
 
@@ -239,11 +240,7 @@ def _opt_out(conn: sqlite3.Connection, row: Any, change: OptOut) -> str | None:
     if cursor.rowcount != 1:
         return None
     at = _iso(change.at)
-    conn.execute(
-        "INSERT OR IGNORE INTO dnc_numbers (phone_number, tenant_id, reason, created_at)"
-        " VALUES (?, ?, ?, ?)",
-        (row["phone_number"], row["tenant_id"], OPT_OUT_REASON, at),
-    )
+    add_numbers(conn, row["tenant_id"], [row["phone_number"]], OPT_OUT_REASON, at)
     conn.execute(
         "INSERT INTO events (campaign_pk, type, data) VALUES (?, 'opt_out', ?)",
         (row["campaign_pk"], opt_out_event(row["campaign_id"], row["contact_id"],

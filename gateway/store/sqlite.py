@@ -10,6 +10,7 @@ from gateway.domain.settings import format_time
 from gateway.store.campaigns import CampaignStore
 from gateway.store.contacts import ContactStore
 from gateway.store.database import Database
+from gateway.store.dnc import DncStore
 from gateway.store.tenants import TenantStore
 from gateway.timeutil import utcnow
 
@@ -23,6 +24,7 @@ class SqliteStore:
         self.tenants = TenantStore(db)
         self.campaigns = CampaignStore(db)
         self.contacts = ContactStore(db)
+        self.dnc = DncStore(db)
         self._probe: asyncio.Future[str] | None = None
         self._probe_at = 0.0
         self.probes = 0  # probes written (for tests)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from gateway.domain.model import CampaignKey
 from gateway.domain.settings import parse_rfc3339
@@ -19,31 +18,14 @@ from tests.unit.dialer.harness import (
     command,
     contacts,
     stays,
+    stored_events,
     wait_contacts,
     wait_status,
 )
 from tests.unit.dialer.support import number, until
+from tests.zones_now import next_local, zone_at
 
 HOURS = "08:00-21:00"
-
-
-def zone_at(local_hour: int, now: datetime | None = None) -> str:
-    """An IANA zone (Etc/GMT±N) where the local hour is `local_hour` now."""
-    now = now or datetime.now(UTC)
-    offset = (local_hour - now.hour) % 24
-    if offset > 14:
-        offset -= 24
-    if offset == 0:
-        return "Etc/GMT"
-    return f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"  # POSIX signs are inverted
-
-
-def next_local(zone: str, hour: int, now: datetime) -> datetime:
-    local = now.astimezone(ZoneInfo(zone))
-    opening = local.replace(hour=hour, minute=0, second=0, microsecond=0)
-    if opening <= local:
-        opening += timedelta(days=1)
-    return opening.astimezone(UTC)
 
 
 async def detail(api: Api, cid: str, contact_id: int) -> dict[str, Any]:
@@ -258,3 +240,71 @@ async def test_stop_records_cancelled_decisions(env: Env) -> None:
             ("cancelled", "the campaign was stopped")
         ]
     assert len(found) == 3
+
+
+async def test_a_number_listed_while_it_waits_in_the_queue_is_never_dialled(env: Env) -> None:
+    """Two places, four contacts: the third and fourth are read into the dispatcher's queue
+    when the first call ends; the fourth is listed while it waits there, and the check
+    inside the transaction that begins its attempt refuses it."""
+    fake = env.fake
+    fake.hold_answered = True
+    client = await env.gateway()
+    api = await new_tenant(client, "acme", 10, 50)
+    a, b, c, d = (number(i, 0) for i in range(4))
+    cid = (await create_rows(api, "phone_number", [a, b, c, d], max_concurrent_calls=2))["id"]
+    await command(api, cid, "start")
+    await until(lambda: {x.phone for x in fake.originates} == {a, b}, 5, "a and b dialled")
+    await until(lambda: all(x.answered for x in fake.calls.values()), 5, "both answered")
+    first = next(x for x in fake.originates if x.phone == a)
+    await fake.hang_up(first.attempt_id)
+    await until(lambda: c in {x.phone for x in fake.originates}, 5, "c dialled")
+    tenant_id = await client.app[STORE].db.fetch_value("SELECT id FROM tenants")
+    await client.app[STORE].db.execute(
+        "INSERT INTO dnc_numbers (phone_number, tenant_id, reason, created_at)"
+        " VALUES (?, ?, 'asked by phone', '2026-12-01T00:00:00Z')",
+        (d, tenant_id),
+    )
+    for call in [x for x in fake.originates if x.phone in (b, c)]:
+        await until(lambda call=call: fake.calls[call.attempt_id].answered, 5, "answered")
+        await fake.hang_up(call.attempt_id)
+    body = await wait_status(api, cid, "completed")
+    assert (body["counts"]["completed"], body["counts"]["failed"]) == (3, 1)
+    assert d not in {x.phone for x in fake.originates}
+    assert (await contacts(api, cid))[d]["last_outcome"] == "do_not_call"
+
+
+async def test_an_opt_out_during_the_call_lists_the_number_for_its_tenant_once(
+    env: Env,
+) -> None:
+    """UserEvent(GatewayOptOut) on the answered channel, as the dialplan raises it (the
+    real one is in tests/transcripts/opt_out.ami): the tenant's list, the contact, the
+    event; a second one changes nothing."""
+    fake = env.fake
+    fake.hold_answered = True
+    client = await env.gateway()
+    api = await new_tenant(client, "acme", 10, 50)
+    phone = number(1, 0)
+    cid = (await create_rows(api, "phone_number", [phone]))["id"]
+    await command(api, cid, "start")
+    await until(lambda: any(x.answered for x in fake.calls.values()), 5, "the call answered")
+    [call] = fake.calls.values()
+    for _ in range(2):  # the second is a replay: nothing more
+        await fake.send_event(fake._event(call, "UserEvent", UserEvent="GatewayOptOut"))
+    await fake.hang_up(call.id)
+    await wait_status(api, cid, "completed")
+    contact = (await contacts(api, cid))[phone]
+    assert (contact["status"], contact["opted_out"]) == ("completed", True)
+    db = client.app[STORE].db
+    listed = await db.fetch_all("SELECT phone_number, tenant_id, reason FROM dnc_numbers")
+    tenant_id = await db.fetch_value("SELECT id FROM tenants")
+    assert [tuple(r) for r in listed] == [(phone, tenant_id, "opt-out during call")]
+    events = [(kind, data) for _, kind, data in await stored_events(client, cid)]
+    opt_outs = [data for kind, data in events if kind == "opt_out"]
+    assert len(opt_outs) == 1
+    assert {k: opt_outs[0][k] for k in ("campaign_id", "contact_id", "phone_number")} == {
+        "campaign_id": cid,
+        "contact_id": contact["id"],
+        "phone_number": phone,
+    }
+    kinds = [k for k, d in events if k != "campaign"]
+    assert kinds.index("opt_out") < len(kinds) - 1  # before the call's end was recorded

@@ -19,7 +19,7 @@ from tests.integration.support import (
     parse_time,
     wait_until,
 )
-from tests.unit.dialer.test_compliance import next_local, zone_at
+from tests.zones_now import next_local, zone_at
 
 pytestmark = pytest.mark.integration
 

@@ -1,0 +1,379 @@
+// Type declarations of campaign-gateway (the JavaScript beside them is the implementation).
+
+import type { Readable } from "node:stream";
+
+export declare const VERSION: string;
+/** The URL used when neither `baseUrl` nor $GATEWAY_URL is given. */
+export declare const DEFAULT_URL: string;
+/** Milliseconds a request may wait without progress (connect, upload, answer). */
+export declare const DEFAULT_TIMEOUT: number;
+/** Milliseconds without a byte after which an event stream counts as dropped. */
+export declare const STREAM_READ_TIMEOUT: number;
+/** The longest wait, in milliseconds, between two reconnections of an event stream. */
+export declare const MAX_RECONNECT_DELAY: number;
+
+export interface ClientOptions {
+  /** Default: $GATEWAY_URL, else http://127.0.0.1:8080. A trailing /api/v1 is allowed. */
+  baseUrl?: string;
+  /** Default: $GATEWAY_API_KEY. Required one way or the other. */
+  apiKey?: string;
+  /** Milliseconds a request may wait without progress; 0: no limit. Default 30000. */
+  timeout?: number;
+  /** A fetch of your own (default: Node's global fetch). */
+  fetch?: typeof globalThis.fetch;
+}
+
+export type CampaignStatus = "draft" | "scheduled" | "running" | "paused" | "stopped" | "completed";
+export type ContactStatus = "pending" | "originated" | "connected" | "completed" | "failed" | "cancelled";
+export type Outcome =
+  | "answered"
+  | "busy"
+  | "no_answer"
+  | "rejected"
+  | "invalid_number"
+  | "congestion"
+  | "failed"
+  | "lost"
+  | "do_not_call"
+  | (string & {});
+
+export interface Counts {
+  total: number;
+  pending: number;
+  originated: number;
+  connected: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+}
+
+/** A campaign as the API returns it (the server's names). */
+export interface Campaign {
+  id: string;
+  name: string;
+  status: CampaignStatus;
+  agent_id: string;
+  phone_number_id: string;
+  max_concurrent_calls: number;
+  retries_per_contact: number;
+  retry_delay_seconds: number;
+  scheduled_at: string | null;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  created_by: string | null;
+  max_calls_per_second: number | null;
+  ring_timeout_seconds: number;
+  timezone: string;
+  calling_window_start: string | null;
+  calling_window_end: string | null;
+  /** The outcomes a failed attempt is retried on. */
+  retry_on: Array<"busy" | "no_answer" | "congestion" | "failed" | (string & {})>;
+  custom_field_names: string[];
+  duplicates: number;
+  counts: Counts;
+  [field: string]: unknown;
+}
+
+export interface ImportReport {
+  rows: number;
+  contacts: number;
+  duplicates: number;
+  duplicate_rows: number[];
+  /** Contacts on a do-not-call list at upload (stored failed, never dialled). */
+  dnc: number;
+  [field: string]: unknown;
+}
+
+export interface CreatedCampaign extends Campaign {
+  import: ImportReport;
+}
+
+export interface CampaignList {
+  campaigns: Campaign[];
+  total: number;
+}
+
+export interface Contact {
+  id: number;
+  campaign_id: string;
+  phone_number: string;
+  status: ContactStatus;
+  custom_fields: Record<string, string>;
+  attempts: number;
+  last_outcome: Outcome | null;
+  hangup_cause: number | null;
+  hangup_cause_text: string | null;
+  /** The SIP answer code of the last attempt, as text (e.g. "486"). */
+  sip_code: string | null;
+  talk_seconds: number | null;
+  next_attempt_at: string | null;
+  /** The zones its calling window is evaluated in. */
+  timezones: string[];
+  opted_out: boolean;
+  row_number: number;
+  created_at: string;
+  updated_at: string;
+  [field: string]: unknown;
+}
+
+export interface ContactList {
+  contacts: Contact[];
+  total: number;
+}
+
+export interface Attempt {
+  number: number;
+  started_at: string | null;
+  ended_at: string | null;
+  outcome: Outcome | null;
+  hangup_cause: number | null;
+  sip_code: string | null;
+  talk_seconds: number | null;
+  [field: string]: unknown;
+}
+
+export interface Decision {
+  time: string;
+  decision: "dialled" | "deferred_window" | "skipped_dnc" | "retry_scheduled" | "not_retried" | "cancelled" | (string & {});
+  detail: string;
+  [field: string]: unknown;
+}
+
+/** getContact(): the contact with its attempts and the trail of decisions, oldest first. */
+export interface ContactDetail extends Omit<Contact, "attempts"> {
+  /** Its attempts (Contact's `attempts` count is `attempts_made` here). */
+  attempts: Attempt[];
+  attempts_made: number;
+  decisions: Decision[];
+}
+
+/** A CSV: a file path (string or file: URL), bytes, a Blob, or a stream of bytes. */
+export type FileSource =
+  | string
+  | URL
+  | Buffer
+  | Uint8Array
+  | ArrayBuffer
+  | Blob
+  | Readable
+  | ReadableStream<Uint8Array>
+  | AsyncIterable<Uint8Array | string>;
+
+export interface CreateCampaignOptions {
+  name: string;
+  /** The CSV (a phone_number column, others become custom fields). A path or a stream is streamed. */
+  contacts: FileSource;
+  agentId?: string;
+  phoneNumberId?: string;
+  maxConcurrentCalls?: number;
+  retriesPerContact?: number;
+  retryDelaySeconds?: number;
+  /** A Date, or RFC 3339 text with an offset. */
+  scheduledAt?: Date | string;
+  maxCallsPerSecond?: number;
+  ringTimeoutSeconds?: number;
+  timezone?: string;
+  /** HH:MM */
+  callingWindowStart?: string;
+  /** HH:MM */
+  callingWindowEnd?: string;
+  /** Outcomes to retry (sent comma-separated as `retry_on`). */
+  retryOn?: Array<"busy" | "no_answer" | "congestion" | "failed" | (string & {})> | string;
+  /** Answering-machine detection: true / "on", false / "off". */
+  amd?: boolean | "on" | "off";
+  machineAgentId?: string;
+}
+
+export interface Paging {
+  limit?: number;
+  offset?: number;
+  /** The reference's page, of `limit` (default 100) each; not with `offset`. */
+  page?: number;
+}
+
+export interface ListContactsOptions extends Paging {
+  status?: ContactStatus;
+}
+
+export interface CampaignEventData {
+  campaign_id: string;
+  from: string;
+  to: string;
+  time: string;
+  [field: string]: unknown;
+}
+
+export interface ContactEventData extends CampaignEventData {
+  contact_id: number;
+  phone_number: string;
+  attempt: number;
+  outcome: Outcome | null;
+  hangup_cause: number | null;
+  sip_code?: string;
+}
+
+/** One Server-Sent Event. `id` is set on stored (replayable) events, null on metrics and end. */
+export interface GatewayEvent<T = any> {
+  id: number | null;
+  event: "campaign" | "contact" | "opt_out" | "metrics" | "end" | (string & {});
+  /** Parsed from the event's JSON (the text itself if it is not JSON). */
+  data: T;
+}
+
+export interface ReconnectInfo {
+  /** Failed attempts in a row so far (1 for the first reconnection). */
+  attempt: number;
+  /** Milliseconds until the next attempt. */
+  delay: number;
+  reason: string;
+  /** The id the next attempt resumes after (sent as Last-Event-ID). */
+  lastEventId: number | null;
+}
+
+export interface StreamEventsOptions {
+  /** Resume after this event (0: the whole history). Default: from now. */
+  lastEventId?: number | null;
+  /** When it aborts, the iteration ends (no error). */
+  signal?: AbortSignal;
+  /** Failed attempts in a row before ConnectionError is thrown. Default 5. */
+  maxRetries?: number;
+  /** Milliseconds before the first reconnection, doubling after each failure (at most 10 s). Default 500. */
+  retryDelay?: number;
+  /** Milliseconds without a byte that count as a drop. Default 45000 (the server's heartbeat is every 15 s). */
+  readTimeout?: number;
+  /** Called before each reconnection. */
+  onReconnect?: (info: ReconnectInfo) => void;
+}
+
+export interface ExportOptions extends ListContactsOptions {
+  signal?: AbortSignal;
+}
+
+export declare class Campaigns {
+  private constructor();
+  list(options?: Paging): Promise<CampaignList>;
+  create(options: CreateCampaignOptions): Promise<CreatedCampaign>;
+  get(id: string): Promise<Campaign>;
+  delete(id: string): Promise<void>;
+  start(id: string): Promise<Campaign>;
+  pause(id: string): Promise<Campaign>;
+  resume(id: string): Promise<Campaign>;
+  stop(id: string): Promise<Campaign>;
+  listContacts(id: string, options?: ListContactsOptions): Promise<ContactList>;
+  getContact(id: string, contactId: number | string): Promise<ContactDetail>;
+  /** The contacts as CSV, streamed: a Readable of Buffers. */
+  exportContacts(id: string, options?: ExportOptions): Promise<Readable>;
+  streamEvents(id: string, options?: StreamEventsOptions): AsyncGenerator<GatewayEvent, void, undefined>;
+}
+
+export interface DncEntry {
+  phone_number: string;
+  reason: string | null;
+  created_at: string;
+  [field: string]: unknown;
+}
+
+export interface DncList {
+  numbers: DncEntry[];
+  total: number;
+}
+
+export interface DncAddResult {
+  added: number;
+  already: number;
+}
+
+export interface DncListOptions {
+  limit?: number;
+  offset?: number;
+  /** Look up one number (normalised by the server). */
+  phoneNumber?: string;
+}
+
+export declare class Dnc {
+  private constructor();
+  list(options?: DncListOptions): Promise<DncList>;
+  add(phoneNumbers: string[] | string, options?: { reason?: string }): Promise<DncAddResult>;
+  /** A CSV with a phone_number column, streamed in the file field `numbers`. */
+  import(csv: FileSource, options?: { reason?: string }): Promise<DncAddResult>;
+  remove(phoneNumber: string): Promise<void>;
+}
+
+export interface GatewayOptionsList {
+  agents: string[];
+  phone_numbers: string[];
+}
+
+export interface Readiness {
+  status: "ok" | "unavailable";
+  checks: Record<string, string>;
+}
+
+export declare class Client {
+  constructor(options?: ClientOptions);
+  readonly baseUrl: string;
+  readonly timeout: number;
+  readonly campaigns: Campaigns;
+  readonly dnc: Dnc;
+  /** The agents and phone numbers a campaign may name. */
+  options(): Promise<GatewayOptionsList>;
+  health(): Promise<{ status: "ok" }>;
+  ready(): Promise<Readiness>;
+  openapi(): Promise<Record<string, unknown>>;
+  metrics(): Promise<string>;
+}
+
+export interface ErrorBody {
+  error?: string;
+  field?: string;
+  row?: number | null;
+  [field: string]: unknown;
+}
+
+export declare class GatewayError extends Error {
+  /** The HTTP status; null when no response came. */
+  readonly status: number | null;
+  /** The server's message. */
+  readonly message: string;
+  /** The server's JSON error body ({} when there was none). */
+  readonly body: ErrorBody;
+}
+/** 400: `field` names the form field or parameter, `row` the CSV row, when the server names them. */
+export declare class BadRequestError extends GatewayError {
+  readonly status: 400;
+  readonly field: string | null;
+  readonly row: number | null;
+}
+/** 401 */
+export declare class AuthenticationError extends GatewayError {
+  readonly status: 401;
+}
+/** 404 */
+export declare class NotFoundError extends GatewayError {
+  readonly status: 404;
+}
+/** 409 */
+export declare class ConflictError extends GatewayError {
+  readonly status: 409;
+}
+/** 429: `retryAfter` in seconds when the server sent Retry-After. */
+export declare class RateLimitError extends GatewayError {
+  readonly status: 429;
+  readonly retryAfter: number | null;
+}
+/** 5xx */
+export declare class ServerError extends GatewayError {
+  readonly status: number;
+}
+/** No answer: the gateway could not be reached, the connection broke, or it timed out. */
+export declare class ConnectionError extends GatewayError {
+  readonly status: null;
+}
+
+/** The text/event-stream parser streamEvents() uses. */
+export declare class SSEParser {
+  /** The last id seen, also from an id-only block. */
+  lastId: number | null;
+  feed(text: string): GatewayEvent[];
+}
