@@ -14,8 +14,10 @@ CREATE TABLE dnc_numbers (
 CREATE INDEX dnc_numbers_tenant ON dnc_numbers (tenant_id, phone_number);
 
 -- The distinct zone lists of a campaign's contacts (JSON array of arrays of IANA names);
--- a contact names its list by index. NULL: the campaign's own timezone.
-ALTER TABLE campaigns ADD COLUMN zone_sets TEXT NOT NULL DEFAULT '[]';
+-- a contact names its list by index (contacts.zone_set; NULL: the campaign's own
+-- timezone). NULL here: a campaign from before this migration, whose contacts' zones the
+-- daemon works out once at its next start (gateway.store.upgrade).
+ALTER TABLE campaigns ADD COLUMN zone_sets TEXT;
 ALTER TABLE campaigns ADD COLUMN retry_on TEXT NOT NULL DEFAULT 'busy,no_answer,congestion,failed';
 ALTER TABLE campaigns ADD COLUMN n_dnc INTEGER NOT NULL DEFAULT 0;  -- refused at upload
 ALTER TABLE contacts ADD COLUMN zone_set INTEGER;

@@ -34,6 +34,7 @@ from gateway.http.streams import StreamHub
 from gateway.service import CampaignService
 from gateway.store.dialing import DialStore
 from gateway.store.sqlite import SqliteStore
+from gateway.store.upgrade import backfill_contact_zones
 
 log = structlog.get_logger(__name__)
 
@@ -61,6 +62,7 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     discarded = await store.campaigns.discard_unfinished_imports()
     if discarded:
         log.warning("discarded uploads cut off by a restart", campaigns=discarded)
+    await backfill_contact_zones(store.db)  # once, for campaigns from before zones
     app[STORE] = store
     app[STREAMS] = StreamHub(app[BUS], store.campaigns, config.max_streams_per_tenant)
     app[SERVICE] = CampaignService(

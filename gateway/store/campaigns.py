@@ -63,7 +63,7 @@ def campaign_from_row(row: sqlite3.Row) -> Campaign:
         custom_field_names=json.loads(row["custom_field_names"]),
         duplicates=row["duplicates"],
         retry_on=frozenset(v for v in row["retry_on"].split(",") if v),
-        zone_sets=[tuple(zones) for zones in json.loads(row["zone_sets"])],
+        zone_sets=[tuple(zones) for zones in json.loads(row["zone_sets"] or "[]")],
         dnc_at_upload=row["n_dnc"],
         counts=Counts(
             total=row["n_total"],
