@@ -97,10 +97,10 @@ ensure_debs() {
 }
 
 # The Debian packages the gateway and the sandbox need on the host, for the demo and the
-# tests alike. (scripts/sandbox installs debootstrap and sip-tester itself; listing them
-# here only puts every apt-get install in one phase.)
+# tests alike. (scripts/sandbox installs debootstrap, sip-tester, espeak-ng and sox itself;
+# listing them here only puts every apt-get install in one phase.)
 # shellcheck disable=SC2034 # used by the scripts that source this file
-BASE_DEBS=(ca-certificates python3 python3-venv debootstrap sip-tester util-linux)
+BASE_DEBS=(ca-certificates python3 python3-venv debootstrap sip-tester util-linux espeak-ng sox)
 
 # ---------------------------------------------------------------------------------------
 # The virtualenv

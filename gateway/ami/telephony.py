@@ -20,12 +20,15 @@ tracked (other PBX traffic, attempts already ended) are ignored.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
 import structlog
 
+from gateway.ami.amd import parse_amd_verdict
 from gateway.ami.client import (
     AmiActionTimeout,
     AmiClient,
@@ -57,11 +60,12 @@ MAX_ATTEMPT_ID = 149  # Asterisk's longest ChannelId (AST_MAX_PUBLIC_UNIQUEID)
 class _Call:
     """What is known of one tracked attempt."""
 
-    __slots__ = ("answered", "channel", "reason", "timer", "timer_for_channel")
+    __slots__ = ("answered", "answered_at", "channel", "reason", "timer", "timer_for_channel")
 
     def __init__(self, channel: bool = False, answered: bool = False) -> None:
         self.channel = channel
         self.answered = answered
+        self.answered_at: float | None = None  # monotonic time the answer was heard
         self.reason: int | None = None
         self.timer: asyncio.TimerHandle | None = None  # waiting for a Hangup
         self.timer_for_channel = False  # the timer was started with the channel known
@@ -267,6 +271,13 @@ class AmiTelephony:
         """Only the names the gateway's own dialplan raises; on one of its calls."""
         if message.get("UserEvent") == "GatewayOptOut":
             self._emit(OptedOut(attempt_id))
+            return
+        verdict = parse_amd_verdict(message)
+        if verdict is not None and verdict.attempt_id == attempt_id:
+            seconds = None
+            if call.answered_at is not None:
+                seconds = max(0.0, time.monotonic() - call.answered_at)
+            self._emit(dataclasses.replace(verdict, seconds=seconds))
 
     def _wait_for_hangup(self, attempt_id: str, call: _Call, delay: float) -> None:
         if call.timer is None:
@@ -301,6 +312,7 @@ class AmiTelephony:
     def _answer(self, attempt_id: str, call: _Call) -> None:
         if not call.answered:
             call.answered = True
+            call.answered_at = time.monotonic()
             self._emit(CallAnswered(attempt_id))
 
     def _end(

@@ -69,6 +69,14 @@ def add_commands(subparsers: Any) -> None:
     create.add_argument(
         "--retry-on", metavar="OUTCOMES", help="comma-separated, e.g. busy,no_answer (default: all)"
     )
+    create.add_argument(
+        "--amd", choices=("off", "on"), help="answering-machine detection (default off)"
+    )
+    create.add_argument(
+        "--machine-agent-id",
+        metavar="ID",
+        help="agent for calls a machine answered (default: hang up)",
+    )
 
     listing = action("list", _list, "list campaigns, newest first", False)
     _paging(listing)
@@ -166,6 +174,8 @@ def _create(client: Client, args: argparse.Namespace) -> Any:
             calling_window_start=args.calling_window_start,
             calling_window_end=args.calling_window_end,
             retry_on=args.retry_on,
+            amd=args.amd,
+            machine_agent_id=args.machine_agent_id,
         )
     if args.json:
         return campaign
@@ -199,7 +209,7 @@ SHOWN = (
     *("id", "name", "status", "agent_id", "phone_number_id", "max_concurrent_calls"),
     *("max_calls_per_second", "retries_per_contact", "retry_delay_seconds"),
     *("ring_timeout_seconds", "timezone", "calling_window_start", "calling_window_end"),
-    "retry_on",
+    *("retry_on", "amd", "machine_agent_id"),
     *("scheduled_at", "created_at", "started_at", "completed_at", "created_by"),
 )
 

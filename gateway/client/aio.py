@@ -41,6 +41,8 @@ def _form_value(name: str, value: Any) -> str:
         if value.tzinfo is None:
             raise ValueError(f"{name}: give a timezone-aware datetime")
         return value.isoformat()
+    if isinstance(value, bool):  # amd=True / False
+        return "on" if value else "off"
     if isinstance(value, list | tuple | set | frozenset):  # retry_on: a list of outcomes
         return ",".join(str(v) for v in value)
     return str(value)
@@ -92,9 +94,13 @@ class AsyncCampaigns:
         calling_window_start: str | None = None,
         calling_window_end: str | None = None,
         retry_on: Sequence[str] | str | None = None,
+        amd: str | bool | None = None,
+        machine_agent_id: str | None = None,
     ) -> dict[str, Any]:
         """Upload `contacts` (a binary file, a path, or bytes: a CSV with a phone_number
-        column) as a new draft campaign; the answer also carries an `import` report."""
+        column) as a new draft campaign; the answer also carries an `import` report.
+        `amd`: "on"/"off" (or True/False), answering-machine detection; `machine_agent_id`:
+        the configured agent that takes the calls a machine answered (none: hung up)."""
         if contacts is None:
             raise TypeError("create() needs contacts: a CSV file opened 'rb', a path or bytes")
         fields = {k: v for k, v in locals().items() if k not in ("self", "contacts")}

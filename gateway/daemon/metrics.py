@@ -33,6 +33,20 @@ class Metrics:
         self.calls_failed = Counter(
             "gateway_calls_failed", "Attempts that failed, by outcome", ["outcome"], registry=r
         )
+        self.amd_results = Counter(
+            "gateway_amd_results",
+            "Verdicts of answering-machine detection (GatewayAMD), by answered_by",
+            ["result"],
+            registry=r,
+        )
+        for result in ("human", "machine", "unknown"):
+            self.amd_results.labels(result)  # every series exists from the start
+        self.amd_verdict_seconds = Histogram(
+            "gateway_amd_verdict_seconds",
+            "Time from the answer to the verdict of answering-machine detection",
+            buckets=(0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10),
+            registry=r,
+        )
         self.ami_events = Counter("gateway_ami_events", "AMI call events handled", registry=r)
         self.http_latency = Histogram(
             "gateway_http_request_duration_seconds",

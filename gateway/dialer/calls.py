@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gateway.config import Config
+from gateway.domain.amd import Destination, route
 from gateway.domain.calls import OriginateRequest
 from gateway.domain.model import Campaign
 from gateway.domain.variables import custom_variable
@@ -18,8 +19,12 @@ def originate_request(
     control characters and over-long lines again, as the last line of defence.
 
     A CSV column is only ever `CF_<name>`, so it can neither set a variable Asterisk or
-    the dialplan acts on nor shadow the gateway's own variables below."""
+    the dialplan acts on nor shadow the gateway's own variables below.
+
+    With AMD on, the call goes to the [gateway-amd] context, told where the agent and the
+    machine agent are by GATEWAY_* variables (gateway.domain.amd.route)."""
     agent = config.agent(campaign.agent_id)
+    machine = config.agent(campaign.machine_agent_id) if campaign.machine_agent_id else None
     number = config.phone_number(campaign.phone_number_id)
     variables = {
         custom_variable(name): value
@@ -31,13 +36,19 @@ def originate_request(
         CAMPAIGN_ID=campaign.id,
         ATTEMPT_ID=attempt_id,
     )
+    where = route(
+        Destination(agent.context, agent.extension, agent.priority),
+        campaign.amd,
+        Destination(machine.context, machine.extension, machine.priority) if machine else None,
+    )
+    variables.update(where.variables)
     return OriginateRequest(
         attempt_id=attempt_id,
         channel=number.dial_string.replace("{number}", target.phone_number),
         caller_id=number.caller_id,
-        context=agent.context,
-        extension=agent.extension,
-        priority=agent.priority,
+        context=where.context,
+        extension=where.extension,
+        priority=where.priority,
         timeout_ms=campaign.ring_timeout_seconds * 1000,
         variables=variables,
     )

@@ -17,11 +17,12 @@ from collections.abc import Callable
 import structlog
 
 from gateway.daemon.metrics import Metrics
-from gateway.domain.calls import CallAnswered, CallEvent, OptedOut
+from gateway.domain.amd import answered_by
+from gateway.domain.calls import AmdVerdict, CallAnswered, CallEvent, OptedOut
 from gateway.domain.capacity import Capacity
 from gateway.events import EventBus
 from gateway.store.database import StorageUnavailable
-from gateway.store.dialing import Answer, Applied, Change, DialStore, End, NotSent, OptOut
+from gateway.store.dialing import Amd, Answer, Applied, Change, DialStore, End, NotSent, OptOut
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +57,12 @@ class CallRecorder:
             self._queue.put_nowait(Answer(event.attempt_id, now))
         elif isinstance(event, OptedOut):
             self._queue.put_nowait(OptOut(event.attempt_id, now))
+        elif isinstance(event, AmdVerdict):
+            result = answered_by(event.status)
+            self._metrics.amd_results.labels(result).inc()
+            if event.seconds is not None:
+                self._metrics.amd_verdict_seconds.observe(event.seconds)
+            self._queue.put_nowait(Amd(event.attempt_id, now, result, event.cause))
         else:
             self._queue.put_nowait(End(event.attempt_id, now, call=event))
         self._metrics.ami_events.inc()

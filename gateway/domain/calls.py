@@ -57,6 +57,19 @@ class OptedOut:
 
 
 @dataclass(frozen=True)
+class AmdVerdict:
+    """The dialplan's answering-machine detection judged the answered call: UserEvent
+    GatewayAMD with AMDSTATUS (`status`: HUMAN, MACHINE, NOTSURE, HANGUP) and AMDCAUSE
+    (`cause`, e.g. LONGGREETING-1500-1500). `seconds` is the time from the answer to the
+    verdict as the gateway heard them (None if it did not hear the answer)."""
+
+    attempt_id: str
+    status: str
+    cause: str = ""
+    seconds: float | None = None
+
+
+@dataclass(frozen=True)
 class TelephonyState:
     """The connection's health, for readiness checks and metrics."""
 
@@ -66,7 +79,7 @@ class TelephonyState:
     reconnects: int = 0
 
 
-CallEvent = CallAnswered | CallEnded | OptedOut
+CallEvent = CallAnswered | CallEnded | OptedOut | AmdVerdict
 
 
 class OriginateRefused(Exception):

@@ -25,6 +25,8 @@ ALLOWED: frozenset[tuple[C, C]] = frozenset(
         (C.ORIGINATED, C.CANCELLED),  # never sent, and the campaign was stopped meanwhile
         (C.ORIGINATED, C.FAILED),  # failed attempt, attempts exhausted or not retryable
         (C.CONNECTED, C.COMPLETED),  # answered call ended
+        (C.CONNECTED, C.FAILED),  # answered by a machine and hung up on (AMD)
+        (C.CONNECTED, C.PENDING),  # the same, retried: `machine` in retry_on
     }
 )
 
@@ -44,10 +46,14 @@ class Outcome(StrEnum):
     FAILED = "failed"  # anything else; also an Originate that could not be built or sent
     LOST = "lost"  # the call vanished while the gateway was away; it is not re-dialled
     DO_NOT_CALL = "do_not_call"  # on a do-not-call list: never dialled
+    MACHINE = "machine"  # answered by a machine (AMD) and hung up on: no machine agent
 
 
-# What `retry_on` may name, and its default: every outcome worth another try.
+# The default of `retry_on`: every outcome worth another try. A machine is not retried
+# unless the campaign names `machine` in its retry_on.
 RETRYABLE = frozenset({Outcome.BUSY, Outcome.NO_ANSWER, Outcome.CONGESTION, Outcome.FAILED})
+# What `retry_on` may name.
+RETRY_ON_VALUES = RETRYABLE | {Outcome.MACHINE}
 NEVER_RETRIED = frozenset(
     {Outcome.INVALID_NUMBER, Outcome.REJECTED, Outcome.DO_NOT_CALL, Outcome.LOST}
 )
@@ -184,12 +190,24 @@ def settle(
     lost: bool = False,
     undialable: bool = False,
     retry_on: frozenset[str] = RETRYABLE,
+    machine_hung_up: bool = False,
 ) -> Settlement:
     """An answered call is completed whatever the hangup cause (a far end that hangs up
     without a Reason header gives cause 0); an unanswered one is classified and maybe
     retried, if its outcome is in `retry_on` and its campaign may still dial. A call lost
     while the gateway was away is never re-dialled; an Originate that could not be built
-    or sent (`undialable`) would fail the same way again: failed at once."""
+    or sent (`undialable`) would fail the same way again: failed at once. An answered call
+    that AMD judged a machine, with no machine agent to take it (`machine_hung_up`), is a
+    failed attempt, outcome `machine`, retried only if `machine` is in `retry_on`."""
+    if answered and machine_hung_up and not lost:
+        after = after_failed_attempt(
+            Outcome.MACHINE, attempts_made, retries_per_contact, retry_delay_seconds,
+            ended_at, retry_on, stopped=not may_retry(campaign_status),
+        )  # fmt: skip
+        return Settlement(
+            after.status, Outcome.MACHINE, after.next_attempt_at, None, after.decision,
+            after.detail,
+        )  # fmt: skip
     if answered:
         talk = max(0.0, ended_at - answered_at) if answered_at and not lost else None
         return Settlement(C.COMPLETED, Outcome.ANSWERED, 0.0, talk)
@@ -213,13 +231,13 @@ def parse_retry_on(text: str) -> frozenset[str]:
     for value in values:
         if value in NEVER_RETRIED:
             raise ValueError(f"{value!r} is never retried")
-        if value not in RETRYABLE:
-            known = ", ".join(sorted(RETRYABLE))
+        if value not in RETRY_ON_VALUES:
+            known = ", ".join(sorted(RETRY_ON_VALUES))
             raise ValueError(f"unknown outcome {value[:40]!r} (one of {known})")
     return frozenset(values)
 
 
-RETRY_ORDER = tuple(o.value for o in Outcome if o in RETRYABLE)
+RETRY_ORDER = tuple(o.value for o in Outcome if o in RETRY_ON_VALUES)
 
 
 def format_retry_on(retry_on: frozenset[str]) -> str:

@@ -55,3 +55,15 @@ def opt_out_event(campaign_id: str, contact_id: int, phone_number: str, at: str)
         {"campaign_id": campaign_id, "contact_id": contact_id, "phone_number": phone_number,
          "time": at}
     )  # fmt: skip
+
+
+def amd_event(
+    campaign_id: str, contact_id: int, phone_number: str, attempt: int, answered_by: str,
+    amd_cause: str | None, at: str,
+) -> str:  # fmt: skip
+    """Answering-machine detection judged the answered call (before the call ends: the
+    contact events that follow carry `answered_by` too)."""
+    return json.dumps(
+        {"campaign_id": campaign_id, "contact_id": contact_id, "phone_number": phone_number,
+         "attempt": attempt, "answered_by": answered_by, "amd_cause": amd_cause, "time": at}
+    )  # fmt: skip

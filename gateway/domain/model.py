@@ -106,11 +106,19 @@ class Campaign:
     duplicates: int = 0
     retry_on: frozenset[str] = frozenset({"busy", "no_answer", "congestion", "failed"})
     zone_sets: list[tuple[str, ...]] = field(default_factory=list)  # a contact's by index
+    amd: bool = False  # answering-machine detection on
+    machine_agent_id: str | None = None
     dnc_at_upload: int = 0
     counts: Counts = field(default_factory=Counts)
     attempts_made: int = 0
     answered: int = 0
     talk_seconds_total: float = 0.0
+    amd_verdicts: int = 0  # answered calls whose answered_by is known
+    machines: int = 0  # of them, answered by a machine
+
+    @property
+    def machine_rate(self) -> float | None:
+        return round(self.machines / self.amd_verdicts, 4) if self.amd_verdicts else None
 
     @property
     def key(self) -> CampaignKey:

@@ -53,6 +53,8 @@ FORM_FIELDS = frozenset(
         "calling_window_start",
         "calling_window_end",
         "retry_on",
+        "amd",
+        "machine_agent_id",
     }
 )
 
@@ -72,6 +74,8 @@ class CampaignSettings:
     window_start: str | None
     window_end: str | None
     retry_on: frozenset[str] = RETRYABLE
+    amd: bool = False  # answering-machine detection (the `gateway-amd` context)
+    machine_agent_id: str | None = None  # where machines go; None: hung up on
 
 
 @dataclass(frozen=True)
@@ -194,6 +198,13 @@ def validate(form: Mapping[str, str], choices: Choices, now: datetime) -> Campai
         except ValueError as exc:
             raise FieldError("retry_on", str(exc)) from None
 
+    amd_raw = _text(form, "amd", 10)
+    if "amd" in form and amd_raw not in ("off", "on"):  # given empty is no answer either
+        raise FieldError("amd", f"must be off or on, not {amd_raw or ''!r}")
+    machine_agent = _text(form, "machine_agent_id")
+    if machine_agent is not None:
+        machine_agent = _choice(machine_agent, "machine_agent_id", choices.agents, None)
+
     return CampaignSettings(
         name=name,
         agent_id=agent,
@@ -208,4 +219,6 @@ def validate(form: Mapping[str, str], choices: Choices, now: datetime) -> Campai
         window_start=start,
         window_end=end,
         retry_on=retry_on,
+        amd=amd_raw == "on",
+        machine_agent_id=machine_agent,
     )

@@ -42,6 +42,8 @@ def campaign_json(campaign: Campaign) -> dict[str, Any]:
         "calling_window_start": campaign.window_start,
         "calling_window_end": campaign.window_end,
         "retry_on": [o for o in RETRY_ORDER if o in campaign.retry_on],
+        "amd": "on" if campaign.amd else "off",
+        "machine_agent_id": campaign.machine_agent_id,
         "custom_field_names": campaign.custom_field_names,
         "duplicates": campaign.duplicates,
         "counts": campaign.counts.as_dict(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.domain import settings as s
-from gateway.domain.contacts import NEVER_RETRIED, RETRY_ORDER, Outcome
+from gateway.domain.contacts import NEVER_RETRIED, RETRY_ORDER, RETRYABLE, Outcome
 from gateway.domain.model import CONTACT_STATUSES, CampaignStatus
 
 ERR = {"$ref": "#/components/responses/Error"}
@@ -92,6 +92,15 @@ CAMPAIGN = {
             "items": {"type": "string", "enum": list(RETRY_ORDER)},
             "description": "Outcomes retried (while attempts are left).",
         },
+        "amd": {
+            "type": "string",
+            "enum": ["off", "on"],
+            "description": "Answering-machine detection: `on` sends the calls through Asterisk's AMD() (the gateway-amd context) before the agent.",
+        },
+        "machine_agent_id": {
+            "type": ["string", "null"],
+            "description": "The configured agent that takes calls answered by a machine; null: a machine is hung up on (contact failed, outcome machine).",
+        },
         "custom_field_names": {"type": "array", "items": STR},
         "duplicates": {
             "type": "integer",
@@ -128,6 +137,15 @@ CONTACT = {
         "opted_out": {
             "type": "boolean",
             "description": "It asked during a call not to be called again (added to the tenant's do-not-call list).",
+        },
+        "answered_by": {
+            "type": ["string", "null"],
+            "enum": [None, "human", "machine", "unknown"],
+            "description": "Who answered its last attempt, per answering-machine detection (AMDSTATUS HUMAN, MACHINE; NOTSURE, HANGUP or no verdict: unknown). Null when AMD is off or the call was not answered.",
+        },
+        "amd_cause": {
+            "type": ["string", "null"],
+            "description": "AMDCAUSE as Asterisk gave it, e.g. HUMAN-800-800, LONGGREETING-1500-1500.",
         },
         "row_number": INT,
         "created_at": {"type": "string", "format": "date-time"},
@@ -185,7 +203,17 @@ CREATE_FORM = {
         },
         "retry_on": {
             "type": "string",
-            "description": f"Comma-separated outcomes to retry, from {', '.join(RETRY_ORDER)}; default all of them. {', '.join(sorted(o.value for o in NEVER_RETRIED))} are never retried.",
+            "description": f"Comma-separated outcomes to retry, from {', '.join(RETRY_ORDER)}; default {', '.join(o for o in RETRY_ORDER if o in RETRYABLE)} (a machine is retried only when named). {', '.join(sorted(o.value for o in NEVER_RETRIED))} are never retried.",
+        },
+        "amd": {
+            "type": "string",
+            "enum": ["off", "on"],
+            "default": "off",
+            "description": "Gateway extension: answering-machine detection. `on`: each answered call first goes through Asterisk's AMD() (a few seconds of listening before a person hears the agent); a person (or an unsure verdict) goes to the agent, a machine to machine_agent_id or is hung up on.",
+        },
+        "machine_agent_id": {
+            "type": "string",
+            "description": "Gateway extension: a configured agent for calls answered by a machine (e.g. one that leaves a message). Omitted: a machine is hung up on.",
         },
         "calling_window_end": {
             "type": "string",

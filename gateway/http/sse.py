@@ -40,6 +40,7 @@ def metrics_snapshot(campaign: Campaign, live: dict[str, Any]) -> dict[str, Any]
         "in_flight": counts.in_flight,
         "answer_rate": campaign.answer_rate,
         "average_talk_seconds": campaign.average_talk_seconds,
+        "machine_rate": campaign.machine_rate,
         **live,
     }
 

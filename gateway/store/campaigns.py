@@ -77,6 +77,10 @@ def campaign_from_row(row: sqlite3.Row) -> Campaign:
         attempts_made=row["n_attempts"],
         answered=row["n_answered"],
         talk_seconds_total=row["talk_seconds_total"],
+        amd=bool(row["amd"]),
+        machine_agent_id=row["machine_agent_id"],
+        amd_verdicts=row["n_amd"],
+        machines=row["n_machine"],
     )
 
 
@@ -150,8 +154,8 @@ class CampaignStore:
                 " retry_delay_seconds = ?, scheduled_at = ?, max_calls_per_second = ?,"
                 " ring_timeout_seconds = ?, timezone = ?, window_start = ?, window_end = ?,"
                 " custom_field_names = ?, duplicates = ?, n_total = ?, n_pending = ?,"
-                " n_failed = ?, n_dnc = ?, retry_on = ?, zone_sets = ?"
-                " WHERE pk = ? AND status = 'importing'",
+                " n_failed = ?, n_dnc = ?, retry_on = ?, zone_sets = ?, amd = ?,"
+                " machine_agent_id = ? WHERE pk = ? AND status = 'importing'",
                 (
                     settings.name,
                     settings.agent_id,
@@ -173,6 +177,8 @@ class CampaignStore:
                     dnc,
                     format_retry_on(settings.retry_on),
                     json.dumps([list(zones) for zones in zone_sets]),
+                    int(settings.amd),
+                    settings.machine_agent_id,
                     pk,
                 ),
             )

@@ -37,6 +37,8 @@ def contact_json(row: sqlite3.Row, campaign: Campaign) -> dict[str, Any]:
         "next_attempt_at": format_time_unix(row["next_attempt_at"]),
         "timezones": zones,
         "opted_out": bool(row["opted_out"]),
+        "answered_by": row["answered_by"],
+        "amd_cause": row["amd_cause"],
         "row_number": row["row_number"],
         "created_at": campaign.created_at,  # contacts are created by the campaign's upload
         "updated_at": row["updated_at"],

@@ -18,10 +18,20 @@ from gateway.store.contacts import record_decision
 from gateway.store.database import Database
 from gateway.store.dnc import listed_on
 from gateway.store.eventlog import insert_contact_event
-from gateway.store.settling import Answer, Applied, Change, End, NotSent, OptOut, _apply, _iso
+from gateway.store.settling import (
+    Amd,
+    Answer,
+    Applied,
+    Change,
+    End,
+    NotSent,
+    OptOut,
+    _apply,
+    _iso,
+)
 
-__all__ = ["Answer", "Applied", "Change", "DialStore", "DialTarget", "End", "NotSent", "OptOut",
-           "Pick"]  # fmt: skip
+__all__ = ["Amd", "Answer", "Applied", "Change", "DialStore", "DialTarget", "End", "NotSent",
+           "OptOut", "Pick"]  # fmt: skip
 
 
 _LISTS = {"tenant": "the tenant's", "host": "the host-wide"}
@@ -148,6 +158,7 @@ class DialStore:
                     continue
                 cursor = conn.execute(
                     "UPDATE contacts SET status = 'originated', attempts = attempts + 1,"
+                    " answered_by = NULL, amd_cause = NULL,"  # this attempt's, once known
                     " updated_at = ? WHERE id = ? AND status = 'pending'",
                     (at, target.contact_id),
                 )

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from gateway.domain import amd as amd_rules
 from gateway.domain import contacts as rules
 from gateway.domain.calls import CallEnded
-from gateway.domain.eventlog import opt_out_event
+from gateway.domain.eventlog import amd_event, opt_out_event
 from gateway.domain.lifecycle import complete_if_done
 from gateway.domain.model import CampaignKey, CampaignStatus
 from gateway.domain.settings import format_time
@@ -57,7 +58,17 @@ class OptOut:
     at: float
 
 
-Change = Answer | End | NotSent | OptOut
+@dataclass(frozen=True)
+class Amd:
+    """The verdict of answering-machine detection on the answered call."""
+
+    attempt_id: str
+    at: float
+    answered_by: str  # human, machine or unknown
+    cause: str = ""
+
+
+Change = Answer | End | NotSent | OptOut | Amd
 
 OPT_OUT_REASON = "opt-out during call"
 
@@ -128,6 +139,8 @@ def _apply_one(conn: sqlite3.Connection, row: Any, change: Change, delta: Delta)
     status = row["status"]
     if isinstance(change, OptOut):
         return _opt_out(conn, row, change)
+    if isinstance(change, Amd):
+        return _amd(conn, row, change.answered_by, change.cause or None, change.at, delta)
     if status == "ended":
         return None
     if isinstance(change, NotSent):
@@ -163,6 +176,11 @@ def _end(
     delta: Delta,
 ) -> str:  # fmt: skip
     call = end.call
+    answered_by = row["answered_by"]
+    if status == "connected" and row["amd"] and answered_by is None:
+        # Answered, AMD on, and no verdict heard (the far end hung up before AMD() ran).
+        answered_by = amd_rules.UNKNOWN
+        _amd(conn, row, answered_by, None, end.at, delta, event=False)
     settlement = rules.settle(
         answered=status == "connected",
         answered_at=answered_at,
@@ -177,6 +195,7 @@ def _end(
         lost=end.lost,
         undialable=end.undialable,
         retry_on=frozenset(row["retry_on"].split(",")),
+        machine_hung_up=answered_by == "machine" and not row["machine_agent_id"],
     )
     cause = call.cause if call else None
     cause_txt = call.cause_txt if call else end.reason
@@ -202,7 +221,7 @@ def _end(
     insert_contact_event(conn, row["campaign_pk"], row["campaign_id"], row["contact_id"],
                          row["phone_number"], status, to, row["number"], _iso(end.at),
                          outcome=outcome, hangup_cause=cause, sip_code=sip,
-                         reason=end.reason or None)  # fmt: skip
+                         reason=end.reason or None, answered_by=answered_by)  # fmt: skip
     if settlement.decision is not None:
         detail = settlement.detail
         if end.reason and settlement.decision == "not_retried":
@@ -227,6 +246,35 @@ def _opt_out(conn: sqlite3.Connection, row: Any, change: OptOut) -> str | None:
         (row["campaign_pk"], opt_out_event(row["campaign_id"], row["contact_id"],
                                             row["phone_number"], at)),
     )  # fmt: skip
+    return ""
+
+
+def _amd(
+    conn: sqlite3.Connection, row: Any, answered_by: str, cause: str | None, at: float,
+    delta: Delta, event: bool = True,
+) -> str | None:  # fmt: skip
+    """The attempt's and the contact's answered_by and amd_cause, once per attempt (a
+    replayed verdict changes nothing), counted for machine_rate, with an `amd` event."""
+    cursor = conn.execute(
+        "UPDATE attempts SET answered_by = ?, amd_cause = ? WHERE id = ? AND answered_by IS NULL",
+        (answered_by, cause, row["id"]),
+    )
+    if cursor.rowcount != 1:
+        return None
+    conn.execute(
+        "UPDATE contacts SET answered_by = ?, amd_cause = ? WHERE id = ?",
+        (answered_by, cause, row["contact_id"]),
+    )
+    delta["n_amd"] += 1
+    if answered_by == "machine":
+        delta["n_machine"] += 1
+    if event:
+        conn.execute(
+            "INSERT INTO events (campaign_pk, type, data) VALUES (?, 'amd', ?)",
+            (row["campaign_pk"], amd_event(row["campaign_id"], row["contact_id"],
+                                            row["phone_number"], row["number"], answered_by,
+                                            cause, _iso(at))),
+        )  # fmt: skip
     return ""
 
 
@@ -318,8 +366,9 @@ def _complete_if_done(conn: sqlite3.Connection, pk: int) -> None:
 def _attempt(conn: sqlite3.Connection, attempt_id: str) -> Any:
     return conn.execute(
         "SELECT a.id, a.status, a.contact_id, a.campaign_pk, a.number, a.answered_at,"
-        " k.phone_number, c.id AS campaign_id, c.tenant_id, c.status AS campaign_status,"
-        " c.retries_per_contact, c.retry_delay_seconds, c.retry_on"
+        " a.answered_by, k.phone_number, c.id AS campaign_id, c.tenant_id,"
+        " c.status AS campaign_status, c.retries_per_contact, c.retry_delay_seconds,"
+        " c.retry_on, c.amd, c.machine_agent_id"
         " FROM attempts a JOIN contacts k ON k.id = a.contact_id"
         " JOIN campaigns c ON c.pk = a.campaign_pk WHERE a.id = ?",
         (attempt_id,),

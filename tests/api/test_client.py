@@ -66,7 +66,10 @@ def test_every_method_blocking(client: Client, tmp_path: Path) -> None:
             calling_window_start="09:00",
             calling_window_end="18:30",
             retry_on=["no_answer", "busy"],
+            amd=True,
+            machine_agent_id="ivr",
         )
+    assert (by_file["amd"], by_file["machine_agent_id"]) == ("on", "ivr")
     assert (by_file["agent_id"], by_file["retries_per_contact"]) == ("queue", 2)
     assert by_file["retry_on"] == ["busy", "no_answer"]
     assert (by_file["retry_delay_seconds"], by_file["max_calls_per_second"]) == (120, 1.5)

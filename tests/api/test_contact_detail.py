@@ -64,3 +64,22 @@ async def test_retry_on_is_shown_and_checked(api: Api) -> None:
     assert response.status == 400
     body = await response.json()
     assert body["field"] == "retry_on" and "'lost' is never retried" in body["error"]
+
+
+async def test_amd_fields_are_shown_and_checked(api: Api) -> None:
+    plain = await api.create_ok()
+    assert (plain["amd"], plain["machine_agent_id"]) == ("off", None)
+    on = await api.create_ok(amd="on", machine_agent_id="queue", retry_on="busy,machine")
+    assert (on["amd"], on["machine_agent_id"]) == ("on", "queue")
+    assert on["retry_on"] == ["busy", "machine"]
+    got = await (await api.request("GET", f"/campaigns/{on['id']}")).json()
+    assert (got["amd"], got["machine_agent_id"]) == ("on", "queue")
+    contacts = await (await api.request("GET", f"/campaigns/{on['id']}/contacts")).json()
+    assert all(c["answered_by"] is None and c["amd_cause"] is None for c in contacts["contacts"])
+    before = (await (await api.request("GET", "/campaigns")).json())["total"]
+    for field, value in [("amd", "yes"), ("amd", ""), ("machine_agent_id", "nobody")]:
+        response = await api.create(**{field: value})
+        assert response.status == 400, (field, value)
+        body = await response.json()
+        assert body["field"] == field, body
+    assert (await (await api.request("GET", "/campaigns")).json())["total"] == before

@@ -182,6 +182,9 @@ class Call:
     originate_response: float | None = None
     response: str | None = None
     reason: str | None = None
+    contexts: set[str] = field(default_factory=set)  # every dialplan context it was seen in
+    hangup_at: tuple[str, str] | None = None  # (Context, Exten) of its Hangup
+    amd_status: str | None = None  # AMDStatus of its GatewayAMD UserEvent
 
 
 def _caller_id(message: dict[str, str]) -> str | None:
@@ -347,6 +350,10 @@ class AmiWitness:
             if call is None:
                 call = self.calls[uniqueid] = Call(uniqueid)
             call.caller_id = _caller_id(m) or call.caller_id
+            if m.get("Context"):
+                call.contexts.add(m["Context"])
+            if event == "UserEvent" and m.get("UserEvent") == "GatewayAMD":
+                call.amd_status = m.get("AMDStatus")
             if event == "Newchannel":
                 call.channel = channel
                 call.created = now
@@ -355,6 +362,7 @@ class AmiWitness:
                     call.up = now
             elif event == "Hangup":
                 call.hangup = now
+                call.hangup_at = (m.get("Context", ""), m.get("Exten", ""))
                 call.cause = m.get("Cause")
                 call.cause_txt = m.get("Cause-txt")
                 call.tech_cause = m.get("TechCause")
@@ -714,6 +722,7 @@ class GatewayOptions:
     log_level: str = "info"
     calling_hours: str = ""  # off: tests dial at any hour, unless they test the hours
     ami: dict[str, Any] = field(default_factory=dict)  # more [ami] settings
+    extra_toml: str = ""  # appended to the configuration (e.g. more [[agents]])
 
 
 class Gateway:
@@ -739,6 +748,7 @@ class Gateway:
                 f'caller_id = "{self.caller_ids[number_id]}"\n'
                 'dial_string = "PJSIP/{number}@carrier"\n'
             )
+        text += options.extra_toml
         self.ami_port = options.ami_port or ami.port
         ami_table = {
             "host": ami.host,

@@ -39,6 +39,7 @@ FILTERED_EVENTS = {
     "Hangup",
     "FullyBooted",
     "Shutdown",
+    "UserEvent",  # GatewayAMD, GatewayOptOut only: tests/integration/test_sandbox_amd.py
 }
 LIST_EVENTS = {"CoreShowChannel", "CoreShowChannelsComplete"}
 

@@ -282,3 +282,18 @@ def test_retry_on_and_a_contacts_trail(
     assert lines[2].split()[1:] == ["cancelled", "the", "campaign", "was", "stopped"]
     code, _, err = run(capsys, "create", str(csv_file), "--name", "R", "--retry-on", "lost")
     assert code == 1 and "retry_on: 'lost' is never retried" in err
+
+
+def test_amd_options(env: Daemon, csv_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    created = run_json(
+        capsys, "create", str(csv_file), "--name", "A", "--amd", "on",
+        "--machine-agent-id", "queue",
+    )  # fmt: skip
+    assert (created["amd"], created["machine_agent_id"]) == ("on", "queue")
+    _, out, _ = run(capsys, "show", created["id"])
+    assert "amd:                  on\n" in out
+    assert "machine_agent_id:     queue\n" in out
+    plain = run_json(capsys, "create", str(csv_file), "--name", "B")
+    assert (plain["amd"], plain["machine_agent_id"]) == ("off", None)
+    code, _, err = run(capsys, "create", str(csv_file), "--name", "C", "--machine-agent-id", "x")
+    assert code == 1 and "machine_agent_id: unknown machine_agent_id 'x'" in err

@@ -1,0 +1,106 @@
+"""The GatewayAMD UserEvent, from a transcript recorded on the sandbox's Asterisk 22
+(`tests/integration/test_sandbox_amd.py --record tests/transcripts/amd_verdicts.ami`): a
+person (+12025551000, HUMAN), a machine hung up on (+12025551101, MACHINE) and a far end
+that hung up during AMD() (+12025551200, HANGUP, raised by the h extension)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from gateway.ami.amd import parse_amd_verdict
+from gateway.ami.client import AmiClient
+from gateway.ami.protocol import AmiParser, Message
+from gateway.ami.telephony import AmiTelephony
+from gateway.domain.calls import AmdVerdict, CallAnswered, CallEnded, CallEvent, OriginateRequest
+from tests.fakes.ami_server import FakeAmiServer
+from tests.unit.ami.support import FAST, until
+
+TRANSCRIPT = Path(__file__).resolve().parents[2] / "transcripts" / "amd_verdicts.ami"
+CALLS = ("attempt-person-1", "attempt-machine-1", "attempt-hangup-1")
+
+
+def messages() -> list[Message]:
+    return AmiParser().feed(TRANSCRIPT.read_bytes())
+
+
+def verdicts() -> dict[str, AmdVerdict]:
+    found = {}
+    for message in messages():
+        verdict = parse_amd_verdict(message)
+        if verdict is not None:
+            found[verdict.attempt_id] = verdict
+    return found
+
+
+def test_every_verdict_of_the_transcript_is_parsed() -> None:
+    found = verdicts()
+    assert set(found) == set(CALLS)
+    person, machine, hangup = (found[a] for a in CALLS)
+    assert person.status == "HUMAN" and person.cause.startswith("HUMAN-")
+    assert person.cause.endswith("-800")  # after_greeting_silence of amd.conf
+    assert machine.status == "MACHINE"
+    assert machine.cause.startswith(("LONGGREETING-", "MAXWORDS-"))
+    assert (hangup.status, hangup.cause) == ("HANGUP", "")
+    assert all(v.seconds is None for v in found.values())  # the parser hears no answer
+
+
+def test_only_a_gateway_amd_user_event_is_a_verdict() -> None:
+    user_events = [m for m in messages() if m.get("Event") == "UserEvent"]
+    assert len(user_events) == 3
+    event = user_events[0]
+    for name, value in [("UserEvent", "GatewayOptOut"), ("UserEvent", "Other")]:
+        assert parse_amd_verdict(Message({**event, name: value})) is None
+    assert parse_amd_verdict(Message({**event, "AMDStatus": "MAYBE"})) is None
+    assert parse_amd_verdict(Message({**event, "AMDStatus": ""})) is None
+    # A verdict for another attempt than the channel's is none.
+    assert parse_amd_verdict(Message({**event, "AttemptID": "someone-else"})) is None
+    # A cause that is not AMD()'s shape is dropped, the verdict kept.
+    odd = parse_amd_verdict(Message({**event, "AMDCause": "x\\ty"}))
+    assert odd is not None and odd.cause == ""
+    assert all(parse_amd_verdict(m) is None for m in messages() if m.get("Event") != "UserEvent")
+
+
+@pytest.fixture
+async def telephony(server: FakeAmiServer) -> AsyncIterator[AmiTelephony]:
+    client = AmiClient("127.0.0.1", server.port, server.username, server.secret, **FAST)
+    telephony = AmiTelephony(client, hangup_grace=0.2)
+    await telephony.start()
+    await until(lambda: client.state.logged_in)
+    yield telephony
+    await telephony.close()
+
+
+async def test_replayed_verdicts_come_between_the_answer_and_the_end(
+    server: FakeAmiServer, telephony: AmiTelephony
+) -> None:
+    events: list[CallEvent] = []
+    telephony.on_call_event(events.append)
+    for aid in CALLS:
+        await telephony.originate(
+            OriginateRequest(aid, "PJSIP/1@carrier", "100", "gateway-amd", "s", 1, 30000)
+        )
+    await server.send_raw(TRANSCRIPT.read_bytes())
+    await until(lambda: sum(isinstance(e, CallEnded) for e in events) == len(CALLS))
+    for aid in CALLS:
+        mine = [e for e in events if e.attempt_id == aid]
+        assert [type(e) for e in mine] == [CallAnswered, AmdVerdict, CallEnded], mine
+        verdict = mine[1]
+        assert isinstance(verdict, AmdVerdict)
+        assert verdict.status == verdicts()[aid].status
+        assert verdict.seconds is not None and verdict.seconds >= 0  # timed from the answer
+
+
+async def test_a_verdict_for_an_untracked_call_is_ignored(
+    server: FakeAmiServer, telephony: AmiTelephony
+) -> None:
+    events: list[CallEvent] = []
+    telephony.on_call_event(events.append)
+    await telephony.originate(
+        OriginateRequest(CALLS[0], "PJSIP/1@carrier", "100", "gateway-amd", "s", 1, 30000)
+    )
+    await server.send_raw(TRANSCRIPT.read_bytes())
+    await until(lambda: any(isinstance(e, CallEnded) for e in events))
+    assert {e.attempt_id for e in events} == {CALLS[0]}
