@@ -352,6 +352,10 @@ class Dispatcher:
         delay = self._capacity.write_at(run.campaign, run.tenant, now) - now
         if delay > 0:  # paced on the wire too, not only when its token was taken
             await asyncio.sleep(delay)
+        wait = self._capacity.wire_wait(run.campaign, run.tenant, time.monotonic())
+        while wait > 0:
+            await asyncio.sleep(wait)  # one before it went out late: keep the gap
+            wait = self._capacity.wire_wait(run.campaign, run.tenant, time.monotonic())
         if key not in self._running or self._closing:  # paused or stopped meanwhile
             self._recorder.put(NotSent(attempt_id, time.time(), "campaign no longer running"))
             return
@@ -363,8 +367,9 @@ class Dispatcher:
         if not self._windows.state(run.campaign, target.zone_set, datetime.now(UTC)).open:
             self._recorder.put(NotSent(attempt_id, time.time(), "its calling window closed"))
             return
+        self._capacity.wrote(run.campaign, run.tenant, time.monotonic())
         try:
-            # Nothing awaits between the check above and the write inside originate().
+            # Nothing awaits between the checks above and the write inside originate().
             await self._telephony.originate(
                 originate_request(self._config, run.campaign, target, attempt_id)
             )

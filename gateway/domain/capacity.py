@@ -84,6 +84,21 @@ class Capacity:
             bucket.next_write = at + 1.0 / bucket.rate
         return at
 
+    def wire_wait(self, campaign: Campaign, tenant: Tenant, now: float) -> float:
+        """Seconds still to wait before this call may be written, judged from when the
+        calls before it really went out: a send woken late by a busy event loop would
+        otherwise leave right behind its successor, which was on time (5 calls within one
+        second at 4/s). 0: it may go now."""
+        return max(
+            bucket.last_write + 1.0 / bucket.rate - now
+            for bucket in self._buckets(campaign, tenant, now)
+        )
+
+    def wrote(self, campaign: Campaign, tenant: Tenant, now: float) -> None:
+        """The call goes out on the wire now."""
+        for bucket in self._buckets(campaign, tenant, now):
+            bucket.last_write = now
+
     def forget(self, campaign: CampaignKey) -> None:
         """The campaign will not dial again (stopped, completed, deleted)."""
         self._campaign_buckets.pop(campaign, None)

@@ -10,7 +10,7 @@ class TokenBucket:
     """At most `rate` new calls a second, with a burst of `burst` (1: never two at once
     above the rate). Time is passed in, so the rule is testable without a clock."""
 
-    __slots__ = ("burst", "next_write", "rate", "stamp", "tokens")
+    __slots__ = ("burst", "last_write", "next_write", "rate", "stamp", "tokens")
 
     def __init__(self, rate: float, burst: float = 1.0, now: float = 0.0) -> None:
         self.rate = rate
@@ -18,6 +18,7 @@ class TokenBucket:
         self.tokens = self.burst
         self.stamp = now
         self.next_write = float("-inf")  # the earliest moment the next call may go out
+        self.last_write = float("-inf")  # when the last call really went out
 
     def _refill(self, now: float) -> None:
         if now > self.stamp:

@@ -67,3 +67,12 @@ def test_calls_go_out_no_closer_than_every_bucket_allows() -> None:
     assert capacity.write_at(slow, tenant, 10.6) == 11.0
     # Late enough, nothing waits.
     assert capacity.write_at(fast, tenant, 20.0) == 20.0
+
+    # A send woken late by a busy loop: slots 30.0 and 30.25, but the first really goes
+    # out at 30.2. The second, on time at 30.25, must still keep 1/rate after it.
+    assert capacity.write_at(fast, tenant, 30.0) == 30.0
+    assert capacity.write_at(fast, tenant, 30.0) == 30.25
+    assert capacity.wire_wait(fast, tenant, 30.2) <= 0
+    capacity.wrote(fast, tenant, 30.2)
+    assert capacity.wire_wait(fast, tenant, 30.25) == pytest.approx(0.2)
+    assert capacity.wire_wait(fast, tenant, 30.45) <= 0

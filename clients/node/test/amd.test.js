@@ -1,7 +1,5 @@
-// The methods of endpoints that other branches are building, against a real daemon:
-// the amd / machineAgentId fields (issue 8). NOT run by scripts/test until they are on
-// main: then remove this file from PENDING in tests/integration/test_node_client.py.
-//   GATEWAY_TEST_REPO=/path/to/checkout node --test test/pending-endpoints.test.js
+// The answering-machine detection fields (issue 8) through the client, against a real
+// daemon: amd and machineAgentId under their API names.
 
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
