@@ -1,9 +1,7 @@
-"""Caps and pacing: token buckets for calls per second, and the daily calling window."""
+"""Caps and pacing: token buckets for calls per second (the calling window is
+gateway.domain.window)."""
 
 from __future__ import annotations
-
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 
 class TokenBucket:
@@ -40,21 +38,3 @@ class TokenBucket:
 
     def set_rate(self, rate: float) -> None:
         self.rate = rate
-
-
-def _minutes(hhmm: str) -> int:
-    hours, minutes = hhmm.split(":")
-    return int(hours) * 60 + int(minutes)
-
-
-def window_open(now: datetime, timezone: str, start: str | None, end: str | None) -> bool:
-    """Whether `now` (aware) falls in the daily window [start, end) local to `timezone`.
-    No window: always open. end < start: the window wraps midnight (21:00-08:00)."""
-    if start is None or end is None:
-        return True
-    local = now.astimezone(ZoneInfo(timezone))
-    minute = local.hour * 60 + local.minute
-    low, high = _minutes(start), _minutes(end)
-    if low < high:
-        return low <= minute < high
-    return minute >= low or minute < high

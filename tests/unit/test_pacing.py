@@ -2,7 +2,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gateway.domain.pacing import TokenBucket, window_open
+from gateway.domain.pacing import TokenBucket
+from gateway.domain.window import DailyWindow, window_state
 
 
 def test_bucket_never_exceeds_rate_with_burst_one() -> None:
@@ -39,7 +40,8 @@ def test_bucket_wait() -> None:
 )
 def test_window_in_the_campaign_time_zone(utc: str, start: str, end: str, open_: bool) -> None:
     now = datetime.fromisoformat(utc).replace(tzinfo=UTC)
-    assert window_open(now, "America/New_York", start, end) is open_
+    window = DailyWindow.between(start, end)
+    assert window_state(["America/New_York"], window, now).open is open_
 
 
 def test_calls_go_out_no_closer_than_every_bucket_allows() -> None:
