@@ -6,8 +6,9 @@ from typing import Any
 import pytest
 
 from gateway.ami.client import AmiClient
+from gateway.ami.telephony import AmiTelephony
 from tests.fakes.ami_server import FakeAmiServer
-from tests.unit.ami.support import FAST
+from tests.unit.ami.support import FAST, until
 
 
 @pytest.fixture
@@ -31,3 +32,14 @@ async def make_client(server: FakeAmiServer) -> AsyncIterator[Callable[..., AmiC
     yield make
     for client in clients:
         await client.close()
+
+
+@pytest.fixture
+async def telephony(server: FakeAmiServer) -> AsyncIterator[AmiTelephony]:
+    """An AmiTelephony logged in to the fake server, for replaying recorded transcripts."""
+    client = AmiClient("127.0.0.1", server.port, server.username, server.secret, **FAST)
+    telephony = AmiTelephony(client, hangup_grace=0.2)
+    await telephony.start()
+    await until(lambda: client.state.logged_in)
+    yield telephony
+    await telephony.close()

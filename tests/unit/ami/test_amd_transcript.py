@@ -5,18 +5,14 @@ that hung up during AMD() (+12025551200, HANGUP, raised by the h extension)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-
 from gateway.ami.amd import parse_amd_verdict
-from gateway.ami.client import AmiClient
 from gateway.ami.protocol import AmiParser, Message
 from gateway.ami.telephony import AmiTelephony
 from gateway.domain.calls import AmdVerdict, CallAnswered, CallEnded, CallEvent, OriginateRequest
 from tests.fakes.ami_server import FakeAmiServer
-from tests.unit.ami.support import FAST, until
+from tests.unit.ami.support import until
 
 TRANSCRIPT = Path(__file__).resolve().parents[2] / "transcripts" / "amd_verdicts.ami"
 CALLS = ("attempt-person-1", "attempt-machine-1", "attempt-hangup-1")
@@ -61,16 +57,6 @@ def test_only_a_gateway_amd_user_event_is_a_verdict() -> None:
     odd = parse_amd_verdict(Message({**event, "AMDCause": "x\\ty"}))
     assert odd is not None and odd.cause == ""
     assert all(parse_amd_verdict(m) is None for m in messages() if m.get("Event") != "UserEvent")
-
-
-@pytest.fixture
-async def telephony(server: FakeAmiServer) -> AsyncIterator[AmiTelephony]:
-    client = AmiClient("127.0.0.1", server.port, server.username, server.secret, **FAST)
-    telephony = AmiTelephony(client, hangup_grace=0.2)
-    await telephony.start()
-    await until(lambda: client.state.logged_in)
-    yield telephony
-    await telephony.close()
 
 
 async def test_replayed_verdicts_come_between_the_answer_and_the_end(

@@ -8,12 +8,8 @@ client ignores responses it is not waiting for.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-
-from gateway.ami.client import AmiClient
 from gateway.ami.protocol import AmiParser, Message
 from gateway.ami.telephony import AmiTelephony
 from gateway.domain.calls import (
@@ -24,7 +20,7 @@ from gateway.domain.calls import (
     OriginateRequest,
 )
 from tests.fakes.ami_server import FakeAmiServer
-from tests.unit.ami.support import FAST, until
+from tests.unit.ami.support import until
 
 TRANSCRIPT = Path(__file__).resolve().parents[2] / "transcripts" / "answered_and_busy.ami"
 
@@ -55,16 +51,6 @@ def test_transcript_parses_the_same_in_any_chunking() -> None:
     assert attempt_ids(whole), "no OriginateResponse in the transcript"
     for chunk in (1, 2, 3, 7, 64, 1000):
         assert parse(data, chunk) == whole
-
-
-@pytest.fixture
-async def telephony(server: FakeAmiServer) -> AsyncIterator[AmiTelephony]:
-    client = AmiClient("127.0.0.1", server.port, server.username, server.secret, **FAST)
-    telephony = AmiTelephony(client, hangup_grace=0.2)
-    await telephony.start()
-    await until(lambda: client.state.logged_in)
-    yield telephony
-    await telephony.close()
 
 
 async def test_transcript_drives_the_call_events(
