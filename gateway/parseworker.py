@@ -115,8 +115,10 @@ class ParseWorker:
         self._closed = False
 
     def parser(self, region: str, allow_premium: bool, size: int | None) -> Parser:
-        """Where an upload of `size` bytes (None: unknown) is parsed."""
-        if self._closed or size is None or size < self.min_bytes:
+        """Where an upload of `size` bytes is parsed. None (chunked, no Content-Length)
+        may be as large as the upload limit: the worker, so a tenant cannot hold the event
+        loop (and the AMI connection it serves) with a large body of unknown length."""
+        if self._closed or (size is not None and size < self.min_bytes):
             return LocalParser(region, allow_premium)
         key = next(self._keys)
         try:
@@ -177,8 +179,8 @@ def _open(key: int, region: str, allow_premium: bool) -> None:
 
 def _feed(key: int, data: bytes) -> list[Batch]:
     parser = _PARSERS.get(key)
-    if parser is None:  # refused at an earlier chunk, or dropped
-        return []
+    if parser is None:  # refused at an earlier chunk, or dropped; or a new process, which
+        return []  # _finish then refuses
     try:
         return parser.feed(data)
     except BaseException:
@@ -187,7 +189,10 @@ def _feed(key: int, data: bytes) -> list[Batch]:
 
 
 def _finish(key: int) -> Ending:
-    return _PARSERS.pop(key).finish()
+    parser = _PARSERS.pop(key, None)
+    if parser is None:  # this process is a new one: the upload's earlier chunks are gone
+        raise WorkerStopped("the CSV parse worker restarted; try the upload again")
+    return parser.finish()
 
 
 def _drop(key: int) -> None:

@@ -28,11 +28,12 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def header(custom_field_names: Iterable[str]) -> list[str]:
     """Our columns, then the custom fields; a custom field named like one of ours (a CSV
-    column `status`, say) is written as `custom_<name>` so no two columns share a name."""
+    column `status`, say) is written as `custom_<name>` so no two columns share a name;
+    a name a spreadsheet would run as a formula is quoted like any uploaded value."""
     names = list(COLUMNS)
     taken = set(names)
     for name in custom_field_names:
-        column = name
+        column = text_cell(name)  # a header cell is uploaded text too
         while column in taken:
             column = "custom_" + column
         taken.add(column)

@@ -29,6 +29,7 @@ def test_text_cells_never_start_a_formula(value: str, written: str) -> None:
         (["first_name"], ["first_name"]),
         (["status", "note"], ["custom_status", "note"]),
         (["status", "custom_status"], ["custom_status", "custom_custom_status"]),
+        (['=HYPERLINK("http://x","y")', "@sum"], ['\'=HYPERLINK("http://x","y")', "'@sum"]),
     ],
 )
 def test_header_keeps_every_column_name_unique(custom: list[str], columns: list[str]) -> None:

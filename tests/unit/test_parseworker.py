@@ -12,7 +12,14 @@ import pytest
 
 from gateway.domain.batches import Batch, Ending
 from gateway.domain.csvimport import CsvError
-from gateway.parseworker import LocalParser, Parser, ParseWorker, RemoteParser, WorkerStopped
+from gateway.parseworker import (
+    LocalParser,
+    Parser,
+    ParseWorker,
+    RemoteParser,
+    WorkerStopped,
+    _finish,
+)
 
 CHUNK = 64 * 1024
 
@@ -85,11 +92,21 @@ async def test_uploads_interleaved_and_an_abandoned_one(worker: ParseWorker) -> 
     assert len(rows_of(rest + ending.batches)) == 3000
 
 
-async def test_small_or_unsized_uploads_stay_in_the_event_loop() -> None:
+async def test_small_uploads_stay_in_the_event_loop_unsized_ones_do_not() -> None:
     worker = ParseWorker()
     assert isinstance(worker.parser("US", False, 1000), LocalParser)
-    assert isinstance(worker.parser("US", False, None), LocalParser)
+    # No Content-Length (chunked): it may be as large as the limit, so not in the loop.
+    unsized = worker.parser("US", False, None)
+    assert isinstance(unsized, RemoteParser)
+    unsized.close()
     worker.close()
+
+
+def test_finishing_an_upload_the_worker_does_not_know_asks_for_a_retry() -> None:
+    """A worker replaced between an upload's chunks and its end has none of it: the
+    upload fails with "try again", never ends with the rows of its last chunks only."""
+    with pytest.raises(WorkerStopped, match="try the upload again"):
+        _finish(987654321)
 
 
 async def test_a_lost_worker_fails_its_upload_and_is_replaced(worker: ParseWorker) -> None:
