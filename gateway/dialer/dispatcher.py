@@ -1,8 +1,8 @@
 """The dispatcher: dials the due contacts of running campaigns, never above any cap.
 
 Caps (gateway.domain.capacity) count a call from before its Originate until its end is
-recorded. Capacity is shared by taking one call per campaign per pass, round robin, so no
-running campaign starves another. Call events are recorded by the `CallRecorder`, and
+recorded. Capacity is shared by taking one call per campaign per pass, the campaign served
+longest ago first, so no running campaign starves another. Call events are recorded by the `CallRecorder`, and
 after every AMI login the `Reconciler` runs before anything is dialled.
 
 A pause or stop takes effect before the API answers it (`campaign_changed`): no Originate
@@ -60,6 +60,7 @@ class _Running:
     tenant: Tenant
     queue: deque[DialTarget] = field(default_factory=deque)
     exhausted_until: float = 0.0  # nothing due before then (retries wait)
+    served_at: float = 0.0  # when a round last picked a call of it (monotonic)
 
 
 class Dispatcher:
@@ -94,7 +95,6 @@ class Dispatcher:
         self._checks: set[asyncio.Task[None]] = set()  # unconfirmed Originates, judged later
         self._next_refresh = 0.0
         self._next_token = IDLE_WAIT  # seconds until a paced campaign may dial again
-        self._turn = 0  # rotates which campaign a round serves first
         self._closing = False
         self._storage_warned = False
 
@@ -256,11 +256,10 @@ class Dispatcher:
         """Pass over the running campaigns taking one call each while any has room."""
         chosen: dict[CampaignKey, list[Pick]] = {}
         now = datetime.now(UTC)
-        runs = list(self._running.values())
-        if runs:  # whoever was served first last round is served last now: fair pacing
-            self._turn %= len(runs)
-            runs = runs[self._turn :] + runs[: self._turn]
-            self._turn += 1
+        # The one served longest ago goes first: a campaign held back by its own pace
+        # takes the shared token whenever it has one of its own (max-min fair), instead
+        # of winning a coin toss against a faster one.
+        runs = sorted(self._running.values(), key=lambda run: run.served_at)
         self._next_token = IDLE_WAIT
         clock = time.monotonic()
         active = True
@@ -278,6 +277,7 @@ class Dispatcher:
                 )
                 self._capacity.take(run.campaign, run.tenant, clock)
                 self._capacity.hold(attempt_id, run.campaign.key)
+                run.served_at = clock
                 chosen.setdefault(run.campaign.key, []).append(Pick(target, attempt_id, detail))
                 active = True
         by_key = {run.campaign.key: run for run in runs}
