@@ -17,6 +17,9 @@ from gateway.domain.window import DailyWindow
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _DIALPLAN = re.compile(r"^[A-Za-z0-9_+*#.-]{1,80}$")
 _SAFE_HEADER = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
+_NODE_ID = re.compile(r"^[A-Za-z0-9_]{1,32}$")  # GATEWAY_AMI_SECRET_<ID> must be a name
+_HOST = re.compile(r"^[A-Za-z0-9_.:-]{1,253}$")
+SHORTHAND_NODE = "default"  # the node of the one-node [ami] + [dialer] shorthand
 
 
 class ConfigError(ValueError):
@@ -35,11 +38,27 @@ class Agent:
 
 @dataclass(frozen=True)
 class PhoneNumber:
-    """Which caller ID and trunk to call from. `dial_string` contains `{number}`."""
+    """Which caller ID and trunk to call from. `dial_string` contains `{number}`. `nodes`:
+    the Asterisk nodes that carry its trunk (empty: all of them)."""
 
     id: str
     caller_id: str
     dial_string: str
+    nodes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AsteriskNode:
+    """One Asterisk the gateway dials through, with its own AMI login and its own caps."""
+
+    id: str
+    host: str = "127.0.0.1"
+    port: int = 5038
+    username: str = "gateway"
+    secret: str = field(default="", repr=False)
+    max_concurrent_calls: int = 200
+    max_calls_per_second: float = 100.0
+    weight: float = 1.0
 
 
 def _default_db_path() -> str:
@@ -71,8 +90,33 @@ class Config:
     default_phone_number: str | None = None
     log_level: str = "info"
     log_format: str = "auto"  # auto (JSON unless on a terminal), json, console
+    node_lost_after_seconds: float = 300.0  # a node gone this long: its calls are lost
     agents: tuple[Agent, ...] = ()
     phone_numbers: tuple[PhoneNumber, ...] = ()
+    asterisk_nodes: tuple[AsteriskNode, ...] = ()  # empty: the [ami] + [dialer] shorthand
+
+    @property
+    def nodes(self) -> tuple[AsteriskNode, ...]:
+        """The Asterisk nodes to dial through: the [[asterisk_nodes]], else one node
+        `default` made of [ami] and the [dialer] limits."""
+        if self.asterisk_nodes:
+            return self.asterisk_nodes
+        return (
+            AsteriskNode(
+                id=SHORTHAND_NODE,
+                host=self.ami_host,
+                port=self.ami_port,
+                username=self.ami_username,
+                secret=self.ami_secret,
+                max_concurrent_calls=self.host_max_concurrent_calls,
+                max_calls_per_second=self.host_max_calls_per_second,
+            ),
+        )
+
+    def nodes_for(self, number_id: str) -> tuple[str, ...]:
+        """The ids of the nodes that carry a phone number's trunk."""
+        number = self.phone_number(number_id)
+        return number.nodes or tuple(node.id for node in self.nodes)
 
     def agent(self, agent_id: str) -> Agent:
         for agent in self.agents:
@@ -115,6 +159,7 @@ _TOML_KEYS: dict[tuple[str, str], str] = {
     ("ami", "ping_timeout"): "ami_ping_timeout",
     ("dialer", "max_concurrent_calls"): "host_max_concurrent_calls",
     ("dialer", "max_calls_per_second"): "host_max_calls_per_second",
+    ("dialer", "node_lost_after_seconds"): "node_lost_after_seconds",
     ("contacts", "default_country"): "default_country",
     ("contacts", "max_upload_bytes"): "max_upload_bytes",
     ("contacts", "allow_premium"): "allow_premium",
@@ -127,6 +172,13 @@ _TOML_KEYS: dict[tuple[str, str], str] = {
 }
 _ENV_NAMES: dict[str, str] = {"GATEWAY_" + name.upper(): name for name in set(_TOML_KEYS.values())}
 
+
+# The one-node shorthand's settings: with [[asterisk_nodes]] each node has its own, and
+# these may not be set in the file (their GATEWAY_* variables are ignored then).
+_SHORTHAND = ("ami_host", "ami_port", "ami_username", "ami_secret",
+              "host_max_concurrent_calls", "host_max_calls_per_second")  # fmt: skip
+_NODE_KEYS = {"id", "host", "port", "username", "secret", "max_concurrent_calls",
+              "max_calls_per_second", "weight"}  # fmt: skip
 
 _BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
@@ -157,6 +209,7 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
     values: dict[str, Any] = {}
     agents: tuple[Agent, ...] = ()
     numbers: tuple[PhoneNumber, ...] = ()
+    nodes: tuple[AsteriskNode, ...] = ()
     path = path or env.get("GATEWAY_CONFIG")
     if path:
         try:
@@ -166,7 +219,7 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: {exc}") from None
         for section, table in document.items():
-            if section in ("agents", "phone_numbers"):
+            if section in ("agents", "phone_numbers", "asterisk_nodes"):
                 continue
             if not isinstance(table, dict):
                 raise ConfigError(f"{path}: unknown top-level key {section!r}")
@@ -176,13 +229,87 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
                     raise ConfigError(f"{path}: unknown setting [{section}] {key}")
                 values[name] = _coerce(name, value)
         agents = tuple(_agent(a) for a in document.get("agents", []))
-        numbers = tuple(_number(n) for n in document.get("phone_numbers", []))
+        numbers = tuple(_number(n) for n in _tables(document, "phone_numbers"))
+        nodes = tuple(_node(n, env) for n in _tables(document, "asterisk_nodes"))
+        if nodes:
+            both = sorted(k for k, name in _TOML_KEYS.items() if name in _SHORTHAND and
+                          name in values)  # fmt: skip
+            if both:
+                named = ", ".join(f"[{section}] {key}" for section, key in both)
+                raise ConfigError(
+                    f"{path}: {named} belong to the one-node shorthand; with "
+                    "[[asterisk_nodes]] each node has its own host, port, username, secret, "
+                    "max_concurrent_calls and max_calls_per_second"
+                )
     for env_name, name in _ENV_NAMES.items():
-        if env_name in env:
+        if env_name in env and not (nodes and name in _SHORTHAND):
             values[name] = _coerce(name, env[env_name])
-    config = replace(Config(), agents=agents, phone_numbers=numbers, **values)
+    config = replace(Config(), agents=agents, phone_numbers=numbers, asterisk_nodes=nodes, **values)
     check(config)
     return config
+
+
+def _tables(document: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    tables = document.get(name, [])
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise ConfigError(f"{name} must be an array of tables: [[{name}]]")
+    return tables
+
+
+def _node(table: dict[str, Any], env: Mapping[str, str]) -> AsteriskNode:
+    unknown = sorted(set(table) - _NODE_KEYS)
+    if unknown:
+        raise ConfigError(f"[[asterisk_nodes]] entry {table.get('id')!r}: unknown {unknown}")
+    if "id" not in table or not isinstance(table["id"], str) or not _NODE_ID.match(table["id"]):
+        raise ConfigError(
+            f"[[asterisk_nodes]] entry {table.get('id')!r}: an id of 1-32 letters, digits or _"
+            " is needed (its secret is read from GATEWAY_AMI_SECRET_<ID>)"
+        )
+    node_id = table["id"]
+    try:
+        node = AsteriskNode(
+            id=node_id,
+            host=_text(table.get("host", "127.0.0.1")),
+            port=_whole(table.get("port", 5038)),
+            username=_text(table.get("username", "gateway")),
+            secret=env.get(secret_variable(node_id), _text(table.get("secret", ""))),
+            max_concurrent_calls=_whole(table.get("max_concurrent_calls", 200)),
+            max_calls_per_second=float(table.get("max_calls_per_second", 100.0)),
+            weight=float(table.get("weight", 1.0)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"asterisk node {node_id!r}: {exc}") from None
+    if not _HOST.match(node.host):
+        raise ConfigError(f"asterisk node {node_id!r}: host {node.host!r} is not a host name")
+    if not 1 <= node.port <= 65535:
+        raise ConfigError(f"asterisk node {node_id!r}: port {node.port} is not a TCP port")
+    for what, value in (("username", node.username), ("secret", node.secret or "x")):
+        if not _SAFE_HEADER.match(value):  # both are written into the AMI Login action
+            raise ConfigError(f"asterisk node {node_id!r}: control characters in its {what}")
+    if node.max_concurrent_calls < 1:
+        raise ConfigError(f"asterisk node {node_id!r}: max_concurrent_calls must be at least 1")
+    if not 0 < node.max_calls_per_second <= 10_000:
+        raise ConfigError(f"asterisk node {node_id!r}: max_calls_per_second must be above 0")
+    if not 0 < node.weight <= 1000:
+        raise ConfigError(f"asterisk node {node_id!r}: weight must be above 0")
+    return node
+
+
+def secret_variable(node_id: str) -> str:
+    """The environment variable holding a node's AMI secret."""
+    return f"GATEWAY_AMI_SECRET_{node_id.upper()}"
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {value!r}")
+    return value
+
+
+def _whole(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected a whole number, got {value!r}")
+    return value
 
 
 def _agent(table: dict[str, Any]) -> Agent:
@@ -202,11 +329,15 @@ def _agent(table: dict[str, Any]) -> Agent:
 
 
 def _number(table: dict[str, Any]) -> PhoneNumber:
+    nodes = table.get("nodes", [])
+    if not isinstance(nodes, list) or not all(isinstance(n, str) for n in nodes):
+        raise ConfigError(f"phone number {table.get('id')!r}: nodes must be a list of node ids")
     try:
         number = PhoneNumber(
             id=str(table["id"]),
             caller_id=str(table["caller_id"]),
             dial_string=str(table["dial_string"]),
+            nodes=tuple(nodes),
         )
     except KeyError as exc:
         raise ConfigError(f"[[phone_numbers]] entry {table!r}: missing {exc}") from None
@@ -234,6 +365,19 @@ def check(config: Config) -> None:
         raise ConfigError(
             f"default_phone_number {config.default_phone_number!r} is not a configured number"
         )
+    node_ids = [node.id for node in config.nodes]
+    if len({i.upper() for i in node_ids}) != len(node_ids):  # one secret variable each
+        raise ConfigError(f"two asterisk nodes share an id (case aside): {node_ids}")
+    for number in config.phone_numbers:
+        unknown = [n for n in number.nodes if n not in node_ids]
+        if unknown:
+            raise ConfigError(
+                f"phone number {number.id!r}: nodes {unknown} are not configured ({node_ids})"
+            )
+        if len(set(number.nodes)) != len(number.nodes):
+            raise ConfigError(f"phone number {number.id!r}: a node is named twice")
+    if not 1 <= config.node_lost_after_seconds <= 86_400:
+        raise ConfigError("node_lost_after_seconds must be between 1 and 86400")
     if not is_valid_region(config.default_country):
         raise ConfigError(f"default_country {config.default_country!r} is not a region code")
     if not 1 <= config.http_port <= 65535:

@@ -94,8 +94,11 @@ class AmiClient:
         backoff_max: float = 30.0,
         auth_retry_interval: float = 30.0,
         stable_after: float = 10.0,
+        node: str = "",
     ) -> None:
         self.host = host
+        self.node = node  # the Asterisk node's id, in every log line of this connection
+        self.logger = log.bind(node=node) if node else log
         self.port = port
         self.username = username
         self._secret = secret
@@ -227,7 +230,7 @@ class AmiClient:
             async with asyncio.timeout(self.write_timeout):
                 await writer.drain()
         except TimeoutError:
-            log.warning("ami.write_timeout", timeout=self.write_timeout)
+            self.logger.warning("ami.write_timeout", timeout=self.write_timeout)
             writer.transport.abort()
             raise AmiDisconnected("AMI write timed out; connection dropped") from None
         except ConnectionError as exc:
@@ -243,12 +246,14 @@ class AmiClient:
                 try:
                     handler(message)
                 except Exception:
-                    log.exception("ami.event_handler_failed", ami_event=message.get("Event"))
+                    self.logger.exception(
+                        "ami.event_handler_failed", ami_event=message.get("Event")
+                    )
             return
         action_id = message.get("ActionID")
         future = self._pending.get(action_id) if action_id is not None else None
         if future is None or future.done():
-            log.debug("ami.unmatched_response", action_id=action_id)
+            self.logger.debug("ami.unmatched_response", action_id=action_id)
             return
         if message.get("EventList", "").lower() == "start":
             self._lists[action_id] = message  # type: ignore[index]
@@ -299,7 +304,7 @@ class AmiClient:
             try:
                 callback(new)
             except Exception:
-                log.exception("ami.state_callback_failed")
+                self.logger.exception("ami.state_callback_failed")
 
     def _set_error(
         self, error: str, level: str = "warning", event: str = "ami.error", **fields: object
@@ -308,7 +313,7 @@ class AmiClient:
         if error != self._state.last_error:
             getattr(log, level)(event, error=error, host=self.host, port=self.port, **fields)
         else:
-            log.debug("ami.error_again", error=error)
+            self.logger.debug("ami.error_again", error=error)
         self._set_state(last_error=error)
 
     async def _run(self) -> None:
@@ -335,7 +340,7 @@ class AmiClient:
                 self._set_error("invalid AMI credentials in configuration", level="error")
                 delay_floor = self.auth_retry_interval
             except Exception as exc:
-                log.exception("ami.session_failed")
+                self.logger.exception("ami.session_failed")
                 self._set_error(_describe(exc))
             finally:
                 await self._teardown("connection lost")
@@ -346,7 +351,7 @@ class AmiClient:
             delay = min(self.backoff_max, self.backoff_initial * 2**failures)
             delay = max(delay_floor, delay * random.uniform(0.75, 1.25))
             failures = min(failures + 1, 32)
-            log.debug("ami.reconnect_in", delay=round(delay, 3))
+            self.logger.debug("ami.reconnect_in", delay=round(delay, 3))
             await asyncio.sleep(delay)
 
     async def _session(self) -> float | None:
@@ -368,14 +373,16 @@ class AmiClient:
             }
             # The reader fails every pending action when the connection ends, so this
             # returns or raises promptly even if Asterisk hangs up during the login.
-            log.debug("ami.login", action=redact(login))
+            self.logger.debug("ami.login", action=redact(login))
             response = await self._request(login, self.action_timeout)
             if response.get("Response") != "Success":
                 if "auth" in response.get("Message", "").lower():
                     raise _AuthFailed
                 raise AmiError(f"login refused: {response.get('Message', '')}")
             logged_in_at = time.monotonic()
-            log.info("ami.logged_in", host=self.host, port=self.port, greeting=parser.greeting)
+            self.logger.info(
+                "ami.logged_in", host=self.host, port=self.port, greeting=parser.greeting
+            )
             self._set_state(logged_in=True, last_error="")
             ping_task = loop.create_task(self._ping_loop(), name="ami-ping")
             await asyncio.wait({reader_task, ping_task}, return_when=asyncio.FIRST_COMPLETED)

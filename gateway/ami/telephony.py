@@ -26,8 +26,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import structlog
-
 from gateway.ami.amd import parse_amd_verdict
 from gateway.ami.client import (
     AmiActionTimeout,
@@ -51,7 +49,6 @@ from gateway.domain.variables import escape_variable_value  # re-exported
 
 __all__ = ["VARIABLE_NAME", "AmiTelephony", "escape_variable_value"]
 
-log = structlog.get_logger(__name__)
 
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 MAX_ATTEMPT_ID = 149  # Asterisk's longest ChannelId (AST_MAX_PUBLIC_UNIQUEID)
@@ -115,7 +112,7 @@ class AmiTelephony:
         **client_options: Any,
     ) -> AmiTelephony:
         """Build the client too; `client_options` are AmiClient's keyword arguments."""
-        client = AmiClient(host, port, username, secret, **client_options)
+        client = AmiClient(host, port, username, secret, **client_options)  # node=: its id
         return cls(client, hangup_grace=hangup_grace, no_channel_grace=no_channel_grace)
 
     # -- the port -----------------------------------------------------------------------
@@ -306,7 +303,9 @@ class AmiTelephony:
             self._wait_for_hangup(attempt_id, call, self.hangup_grace)
             return
         if call.channel:
-            log.warning("ami.hangup_missing", attempt_id=attempt_id, grace=self.hangup_grace)
+            self._client.logger.warning(
+                "ami.hangup_missing", attempt_id=attempt_id, grace=self.hangup_grace
+            )
         self._end(attempt_id, call, None, "", "")
 
     def _answer(self, attempt_id: str, call: _Call) -> None:
@@ -330,12 +329,14 @@ class AmiTelephony:
     def _emit(self, event: CallEvent) -> None:
         consumer = self._consumer
         if consumer is None:
-            log.warning("ami.call_event_dropped", call_event=type(event).__name__)
+            self._client.logger.warning("ami.call_event_dropped", call_event=type(event).__name__)
             return
         try:
             consumer(event)
         except Exception:
-            log.exception("ami.call_event_consumer_failed", attempt_id=event.attempt_id)
+            self._client.logger.exception(
+                "ami.call_event_consumer_failed", attempt_id=event.attempt_id
+            )
 
     def _on_client_state(self, state: AmiState) -> None:
         self._state = _to_state(state)
@@ -343,7 +344,7 @@ class AmiTelephony:
             try:
                 callback(self._state)
             except Exception:
-                log.exception("ami.state_consumer_failed")
+                self._client.logger.exception("ami.state_consumer_failed")
 
 
 def _to_state(state: AmiState) -> TelephonyState:

@@ -298,6 +298,7 @@ class Progress:
             self.counts = {"total": total, **dict.fromkeys(STATUSES, 0), "pending": total}
         self.in_flight = self.counts["originated"] + self.counts["connected"]
         self.rate = 0.0
+        self.by_node: dict[str, int] = {}  # calls in flight on each Asterisk node
         self.waiting = 0  # pending contacts outside their calling window
         self.answer_rate: float | None = None
         self.talk: float | None = None
@@ -308,6 +309,7 @@ class Progress:
             self.status, self.counts = data["status"], dict(data["counts"])
             self.in_flight = data.get("in_flight", self.in_flight)
             self.rate = data.get("calls_per_second") or 0.0
+            self.by_node = dict(data.get("calls_by_node") or {})
             self.waiting = data.get("waiting_for_window") or 0
             self.answer_rate = data.get("answer_rate")
             self.talk = data.get("average_talk_seconds")
@@ -330,10 +332,18 @@ class Progress:
         counts = "  ".join(f"{s} {self.counts.get(s, 0)}" for s in STATUSES)
         return (
             f"[{bar}] {share:4.0%} {done}/{total} | {counts} | in flight {self.in_flight}"
-            f" | {self.rate:.1f} calls/s"
+            + (f" ({nodes})" if (nodes := self.nodes()) else "")
+            + f" | {self.rate:.1f} calls/s"
             + (f" | {self.waiting} waiting for their window" if self.waiting else "")
             + f" | {self.status}"
         )
+
+    def nodes(self) -> str:
+        """Calls in flight per node, e.g. "a 3, b 2"; empty with one node (nothing to
+        tell apart)."""
+        if len(self.by_node) < 2:
+            return ""
+        return ", ".join(f"{node} {calls}" for node, calls in sorted(self.by_node.items()))
 
     def summary(self) -> str:
         parts = [f"campaign {self.id} {self.status}: {self.counts.get('total', 0)} contacts"]

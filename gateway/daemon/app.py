@@ -24,6 +24,7 @@ from gateway.http.keys import (
     CONFIG,
     LIVE_STATS,
     METRICS,
+    NODE_STATES,
     READINESS,
     SERVICE,
     STORE,
@@ -85,19 +86,24 @@ async def _dialer_ctx(app: web.Application) -> AsyncIterator[None]:
     """The AMI connection and the dispatcher. The API serves even while Asterisk is down:
     the connection retries in the background and /readyz says why it is not ready."""
     config = app[CONFIG]
-    telephony = AmiTelephony.create(
-        config.ami_host,
-        config.ami_port,
-        config.ami_username,
-        config.ami_secret,
-        ping_interval=config.ami_ping_interval,
-        ping_timeout=config.ami_ping_timeout,
-        no_channel_grace=0.5,
-    )
-    dispatcher = Dispatcher(DialStore(app[STORE].db), telephony, app[BUS], config, app[METRICS])
+    telephonies = {
+        node.id: AmiTelephony.create(
+            node.host,
+            node.port,
+            node.username,
+            node.secret,
+            ping_interval=config.ami_ping_interval,
+            ping_timeout=config.ami_ping_timeout,
+            no_channel_grace=0.5,
+            node=node.id,
+        )
+        for node in config.nodes
+    }
+    dispatcher = Dispatcher(DialStore(app[STORE].db), telephonies, app[BUS], config, app[METRICS])
     app[SERVICE].on_status_change = dispatcher.campaign_changed
     app[LIVE_STATS] = dispatcher.live_stats
     app[READINESS] = dispatcher.readiness
+    app[NODE_STATES] = dispatcher.node_states
     app[METRICS].live.sources.append(dispatcher.metric_families)
     await dispatcher.start()
     yield
@@ -120,6 +126,7 @@ def create_app(config: Config) -> web.Application:
     app[METRICS] = Metrics()
     app[LIVE_STATS] = _no_live_stats
     app[READINESS] = lambda: {}
+    app[NODE_STATES] = lambda: {}
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_dialer_ctx)
     systemd.setup(app)

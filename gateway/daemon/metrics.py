@@ -27,11 +27,17 @@ class Metrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.calls_originated = Counter(
-            "gateway_calls_originated", "Originate actions accepted by Asterisk", registry=r
+            "gateway_calls_originated",
+            "Originate actions accepted by Asterisk, by node",
+            ["node"],
+            registry=r,
         )
         self.calls_answered = Counter("gateway_calls_answered", "Calls answered", registry=r)
         self.calls_failed = Counter(
-            "gateway_calls_failed", "Attempts that failed, by outcome", ["outcome"], registry=r
+            "gateway_calls_failed",
+            "Attempts that failed, by outcome and node",
+            ["outcome", "node"],
+            registry=r,
         )
         self.amd_results = Counter(
             "gateway_amd_results",
@@ -61,7 +67,9 @@ class Metrics:
             registry=r,
         )
         self.sse_subscribers = Gauge("gateway_sse_subscribers", "Open event streams", registry=r)
-        self.ami_connected = Gauge("gateway_ami_logged_in", "1 while logged in to AMI", registry=r)
+        self.ami_connected = Gauge(
+            "gateway_ami_logged_in", "1 while logged in to the node's AMI", ["node"], registry=r
+        )
         self.live = _Live()
         r.register(self.live)
 

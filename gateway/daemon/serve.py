@@ -5,7 +5,7 @@ from __future__ import annotations
 import structlog
 from aiohttp import web
 
-from gateway.config import Config
+from gateway.config import Config, secret_variable
 from gateway.daemon import logs, systemd
 from gateway.daemon.app import create_app
 
@@ -20,8 +20,16 @@ def serve(config: Config) -> int:
         "starting",
         http=f"{config.http_host}:{config.http_port}",
         db=config.db_path,
-        ami=f"{config.ami_username}@{config.ami_host}:{config.ami_port}",
+        nodes=", ".join(f"{n.id}={n.username}@{n.host}:{n.port}" for n in config.nodes),
     )
+    missing = [n.id for n in config.asterisk_nodes if not n.secret]
+    if missing:  # a login that could only be refused: say so once, at start
+        log.error(
+            "asterisk nodes without an AMI secret",
+            nodes=missing,
+            set=[secret_variable(n) for n in missing],
+        )
+        return 2
     try:
         web.run_app(
             create_app(config),

@@ -2,8 +2,10 @@
 
 Caps (gateway.domain.capacity) count a call from before its Originate until its end is
 recorded. Capacity is shared by taking one call per campaign per pass, the campaign served
-longest ago first, so no running campaign starves another. Call events are recorded by the `CallRecorder`, and
-after every AMI login the `Reconciler` runs before anything is dialled.
+longest ago first, so no running campaign starves another. Each call goes to the least
+loaded usable node that carries the campaign's number (gateway.dialer.nodes: a node is
+usable once logged in and reconciled). Call events of every node are recorded by the one
+`CallRecorder`.
 
 A pause or stop takes effect before the API answers it (`campaign_changed`): no Originate
 is written after that, and a read of the running campaigns that started before it cannot
@@ -16,6 +18,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,17 +30,12 @@ from gateway.config import Config
 from gateway.daemon.metrics import Metrics
 from gateway.dialer.calls import originate_request
 from gateway.dialer.health import metric_families, readiness
-from gateway.dialer.reconcile import Reconciler
+from gateway.dialer.nodes import NodePool
 from gateway.dialer.recorder import CallRecorder
 from gateway.dialer.windows import CallingWindows, Deferral
 from gateway.domain import lifecycle
-from gateway.domain.calls import (
-    OriginateRefused,
-    Telephony,
-    TelephonyState,
-    TelephonyUnavailable,
-)
-from gateway.domain.capacity import Capacity
+from gateway.domain.calls import OriginateRefused, Telephony, TelephonyUnavailable
+from gateway.domain.capacity import Capacity, NodeLimits
 from gateway.domain.model import Campaign, CampaignKey, CampaignStatus, Tenant
 from gateway.domain.settings import parse_rfc3339
 from gateway.events import EventBus
@@ -48,7 +46,6 @@ log = structlog.get_logger(__name__)
 
 REFRESH_SECONDS = 1.0  # re-read running campaigns, scheduled starts, caps
 PREFETCH = 100  # due contacts read ahead per campaign
-RECONCILE_GRACE = 1.0  # let events already on the wire arrive before judging
 IDLE_WAIT = 0.2  # longest sleep between rounds when nothing wakes the dispatcher
 FAILED_ROUND_WAIT = 1.0
 RATE_WINDOW = 10.0  # seconds of Originates that live_stats' calls_per_second averages
@@ -67,24 +64,32 @@ class Dispatcher:
     def __init__(
         self,
         store: DialStore,
-        telephony: Telephony,
+        telephonies: Mapping[str, Telephony],
         bus: EventBus,
         config: Config,
         metrics: Metrics,
     ) -> None:
+        """`telephonies`: one per configured node (`config.nodes`), by node id."""
         self._store = store
-        self._telephony = telephony
         self._bus = bus
         self._config = config
         self._metrics = metrics
-        self._capacity = Capacity(
-            config.host_max_concurrent_calls, config.host_max_calls_per_second, time.monotonic()
-        )
+        limits = [
+            NodeLimits(n.id, n.max_concurrent_calls, n.max_calls_per_second, n.weight)
+            for n in config.nodes
+        ]
+        self._capacity = Capacity(limits, time.monotonic())
         self._wake = asyncio.Event()
         self._recorder = CallRecorder(store, self._capacity, bus, metrics, self._wake.set)
-        self._reconciler = Reconciler(
-            store, telephony, self._capacity, self._recorder, RECONCILE_GRACE
-        )
+        self._nodes = NodePool(
+            [(limit, telephonies[limit.id]) for limit in limits], store, self._capacity,
+            self._recorder, metrics, config.node_lost_after_seconds, self._wake.set,
+        )  # fmt: skip
+        # The nodes that carry each phone number's trunk (a number not configured: all of
+        # them, and its Originate cannot be built: the attempt fails as not dialable).
+        everywhere = tuple(limit.id for limit in limits)
+        self._carriers = {n.id: config.nodes_for(n.id) for n in config.phone_numbers}
+        self._everywhere = everywhere
         self._windows = CallingWindows(config.calling_window)
         self._running: dict[CampaignKey, _Running] = {}
         self._halted: dict[CampaignKey, int] = {}  # paused/stopped by the API, at epoch
@@ -101,14 +106,12 @@ class Dispatcher:
     # -- lifecycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
-        await self._reconciler.hold_open_attempts()  # counted against caps at once
-        self._telephony.on_call_event(self._recorder.call_event)
-        self._telephony.on_state_change(self._on_state)
+        await self._nodes.hold_open_attempts()  # counted against caps at once
         self._tasks = [
             asyncio.create_task(self._dial_loop(), name="dispatcher-dial"),
             asyncio.create_task(self._recorder.run(), name="dispatcher-events"),
         ]
-        await self._telephony.start()
+        await self._nodes.start()
 
     async def close(self, grace: float = 5.0) -> None:
         """Stop dialling; let the events already received be recorded, within `grace`."""
@@ -129,7 +132,7 @@ class Dispatcher:
         for task in (*self._tasks, *self._checks):
             task.cancel()
         await asyncio.gather(*self._tasks, *self._checks, return_exceptions=True)
-        await self._telephony.close()
+        await self._nodes.close()
 
     def campaign_changed(self, campaign: Campaign) -> None:
         """The API changed a campaign's status, and calls this before it answers: a pause
@@ -153,6 +156,7 @@ class Dispatcher:
         per_second = len(recent) / RATE_WINDOW if recent else 0.0
         return {
             "calls_in_flight": self._capacity.in_flight(key),
+            "calls_by_node": self._capacity.by_node(key),
             "calls_per_second": per_second,
             "waiting_for_window": self._windows.waiting(key),
         }
@@ -160,11 +164,13 @@ class Dispatcher:
     def metric_families(self) -> list[GaugeMetricFamily]:
         """Read at scrape time: calls in flight, cap saturation, AMI reconnects."""
         tenants = {r.tenant.id: r.tenant for r in self._running.values()}
-        return metric_families(self._capacity, list(tenants.values()), self._telephony.state)
+        return metric_families(self._capacity, list(tenants.values()), self._nodes)
 
     def readiness(self) -> dict[str, str]:
-        return readiness(self._telephony.state, self._reconciler.ready,
-                         self._recorder.storage_problem)  # fmt: skip
+        return readiness(self._nodes, self._recorder.storage_problem)
+
+    def node_states(self) -> dict[str, dict[str, object]]:
+        return self._nodes.states()
 
     # -- dialling -----------------------------------------------------------------------
 
@@ -181,7 +187,7 @@ class Dispatcher:
             try:
                 if time.monotonic() >= self._next_refresh:
                     await self._refresh()
-                if self._reconciler.ready and self._telephony.state.logged_in:
+                if self._nodes.any_ready:
                     await self._dial_round()
                 self._storage_warned = False
             except asyncio.CancelledError:
@@ -266,26 +272,34 @@ class Dispatcher:
         while active:
             active = False
             for run in runs:
-                if not self._has_room(run, clock):
+                usable = self._nodes.usable(
+                    self._carriers.get(run.campaign.phone_number_id, self._everywhere)
+                )
+                if not self._has_room(run, clock, usable):
                     continue
                 target = await self._next_target(run)
                 if target is None:
+                    continue
+                node = self._capacity.choose(usable, clock)
+                if node is None:  # the node with a token filled up meanwhile: next round
+                    run.queue.appendleft(target)
                     continue
                 attempt_id = f"{run.campaign.id[:8]}-{target.contact_id}-{target.attempt_number}"
                 detail = self._windows.dialled_detail(
                     run.campaign, target.zone_set, target.attempt_number, now
                 )
-                self._capacity.take(run.campaign, run.tenant, clock)
-                self._capacity.hold(attempt_id, run.campaign.key)
+                self._capacity.take(run.campaign, run.tenant, node, clock)
+                self._capacity.hold(attempt_id, run.campaign.key, node)
                 run.served_at = clock
-                chosen.setdefault(run.campaign.key, []).append(Pick(target, attempt_id, detail))
+                pick = Pick(target, attempt_id, detail, node)
+                chosen.setdefault(run.campaign.key, []).append(pick)
                 active = True
         by_key = {run.campaign.key: run for run in runs}
         for key, picks in chosen.items():
             await self._begin(by_key[key], picks)
 
-    def _has_room(self, run: _Running, now: float) -> bool:
-        wait = self._capacity.wait(run.campaign, run.tenant, now)
+    def _has_room(self, run: _Running, now: float, usable: list[str]) -> bool:
+        wait = self._capacity.wait(run.campaign, run.tenant, now, usable)
         if wait is None:
             return False
         if wait > 0:  # paced: look again exactly when the slowest bucket has a token
@@ -305,8 +319,8 @@ class Dispatcher:
                     self._capacity.release(pick.attempt_id)
         self._bus.publish(run.campaign.key)  # begun, or refused as do-not-call
         for pick, ok in zip(picks, began, strict=True):
-            if ok:
-                send = self._send(run, pick.target, pick.attempt_id)
+            if ok and pick.node is not None:
+                send = self._send(run, pick.target, pick.attempt_id, pick.node)
                 self._track(asyncio.create_task(send), self._sends)
 
     @staticmethod
@@ -344,39 +358,42 @@ class Dispatcher:
                 run.exhausted_until = time.time() + REFRESH_SECONDS
                 return None
 
-    async def _send(self, run: _Running, target: DialTarget, attempt_id: str) -> None:
-        """Send one committed attempt's Originate. Whatever happens, the attempt is
-        settled or followed: never left holding its place."""
-        key = run.campaign.key
+    async def _send(self, run: _Running, target: DialTarget, attempt_id: str, node: str) -> None:
+        """Send one committed attempt's Originate to its node. Whatever happens, the
+        attempt is settled or followed: never left holding its place."""
+        key, link = run.campaign.key, self._nodes[node]
         now = time.monotonic()
-        delay = self._capacity.write_at(run.campaign, run.tenant, now) - now
+        delay = self._capacity.write_at(run.campaign, run.tenant, node, now) - now
         if delay > 0:  # paced on the wire too, not only when its token was taken
             await asyncio.sleep(delay)
-        wait = self._capacity.wire_wait(run.campaign, run.tenant, time.monotonic())
+        wait = self._capacity.wire_wait(run.campaign, run.tenant, node, time.monotonic())
         while wait > 0:
             await asyncio.sleep(wait)  # one before it went out late: keep the gap
-            wait = self._capacity.wire_wait(run.campaign, run.tenant, time.monotonic())
+            wait = self._capacity.wire_wait(run.campaign, run.tenant, node, time.monotonic())
         if key not in self._running or self._closing:  # paused or stopped meanwhile
             self._recorder.put(NotSent(attempt_id, time.time(), "campaign no longer running"))
             return
-        if not self._reconciler.ready:  # a new connection, being reconciled: not judged
-            self._recorder.put(NotSent(attempt_id, time.time(), "reconnecting to Asterisk"))
+        if not link.reconciler.ready:  # a new connection, being reconciled: not judged
+            reason = f"reconnecting to Asterisk node {node}"
+            self._recorder.put(NotSent(attempt_id, time.time(), reason))
             return
         # The window again, at the wire: the transaction before may have waited for the
         # database, and the pacing above slept. A cached state: no await until the write.
         if not self._windows.state(run.campaign, target.zone_set, datetime.now(UTC)).open:
             self._recorder.put(NotSent(attempt_id, time.time(), "its calling window closed"))
             return
-        self._capacity.wrote(run.campaign, run.tenant, time.monotonic())
+        self._capacity.wrote(run.campaign, run.tenant, node, time.monotonic())
         try:
             # Nothing awaits between the checks above and the write inside originate().
-            await self._telephony.originate(
+            await link.telephony.originate(
                 originate_request(self._config, run.campaign, target, attempt_id)
             )
         except TelephonyUnavailable as exc:
             if exc.maybe_sent:  # never sent again: followed, or judged by the reconciler
-                _log_for(run, target, attempt_id).warning("originate unconfirmed", reason=str(exc))
-                check = self._reconciler.check_unconfirmed(
+                _log_for(run, target, attempt_id, node).warning(
+                    "originate unconfirmed", reason=str(exc)
+                )
+                check = link.reconciler.check_unconfirmed(
                     attempt_id, run.campaign.ring_timeout_seconds
                 )
                 self._track(asyncio.create_task(check), self._checks)
@@ -384,34 +401,24 @@ class Dispatcher:
                 self._recorder.put(NotSent(attempt_id, time.time(), str(exc)))
             return
         except OriginateRefused as exc:  # a failed attempt like any other: maybe retried
-            _log_for(run, target, attempt_id).warning("originate refused", reason=str(exc))
+            _log_for(run, target, attempt_id, node).warning("originate refused", reason=str(exc))
             self._recorder.put(End(attempt_id, time.time(), reason=f"refused: {exc}"[:300]))
             return
         except Exception as exc:  # it could not be built or sent: it would fail again
             reason = f"not dialable: {type(exc).__name__}: {exc}"[:300]
-            _log_for(run, target, attempt_id).warning("originate impossible", reason=reason)
+            _log_for(run, target, attempt_id, node).warning("originate impossible", reason=reason)
             self._recorder.put(End(attempt_id, time.time(), undialable=True, reason=reason))
             return
-        self._metrics.calls_originated.inc()
+        self._metrics.calls_originated.labels(node).inc()
         self._recent.setdefault(key, deque(maxlen=4096)).append(time.monotonic())
 
-    # -- connection ---------------------------------------------------------------------
 
-    def _on_state(self, state: TelephonyState) -> None:
-        self._metrics.ami_connected.set(1 if state.logged_in else 0)
-        if not state.logged_in:
-            self._reconciler.ready = False
-            return
-        asyncio.get_running_loop().create_task(self._reconcile())
-
-    async def _reconcile(self) -> None:
-        if await self._reconciler.reconcile():
-            self._wake.set()
-
-
-def _log_for(run: _Running, target: DialTarget, attempt_id: str) -> Any:
+def _log_for(run: _Running, target: DialTarget, attempt_id: str, node: str) -> Any:
     """A logger bound to the call's ids, built only when there is something to log (the
     successful path of every call stays free of it)."""
     return log.bind(
-        campaign_id=run.campaign.id, contact_id=target.contact_id, attempt_id=attempt_id
+        campaign_id=run.campaign.id,
+        contact_id=target.contact_id,
+        attempt_id=attempt_id,
+        node=node,
     )

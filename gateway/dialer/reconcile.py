@@ -1,6 +1,7 @@
-"""Reconciliation after every AMI login: the calls Asterisk still has are followed again;
-attempts whose channel is gone ended while the gateway could not hear, and are settled as
-lost, never dialled again. Dialling waits until this has run (`ready`)."""
+"""Reconciliation after every AMI login of a node: the calls that Asterisk still has are
+followed again; attempts sent to it whose channel is gone ended while the gateway could not
+hear, and are settled as lost, never dialled again. The node gets no call until this has
+run (`ready`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import structlog
 from gateway.dialer.recorder import CallRecorder
 from gateway.domain.calls import Telephony
 from gateway.domain.capacity import Capacity
-from gateway.store.dialing import DialStore, End
+from gateway.store.dialing import DialStore, End, OpenAttempt
 
 log = structlog.get_logger(__name__)
 
@@ -29,28 +30,27 @@ class Reconciler:
         capacity: Capacity,
         recorder: CallRecorder,
         grace: float,
+        node: str,
+        claims_unassigned: bool = False,
     ) -> None:
         self._store = store
         self._telephony = telephony
         self._capacity = capacity
         self._recorder = recorder
         self.grace = grace  # let events already on the wire arrive before judging
+        self.node = node
+        self.claims = claims_unassigned  # attempts stored before nodes existed are its
         self.ready = False  # reconciled since the last login
-
-    async def hold_open_attempts(self) -> None:
-        """At start-up: every attempt not ended counts against the caps at once."""
-        for attempt in await self._store.open_attempts():
-            self._capacity.hold(attempt.id, attempt.campaign)
 
     async def reconcile(self) -> bool:
         """True once reconciled; False if the connection dropped again (the next login
         reconciles)."""
-        if await self._store.open_attempts():  # nothing in flight: no grace to wait out
+        if await self._open():  # nothing in flight: no grace to wait out
             await asyncio.sleep(self.grace)
         # Judged: the attempts open before the listing. One begun after this read is not
         # sent before `ready` (the dispatcher undoes it), so it cannot be missing from the
         # listing; one that ends meanwhile is judged lost as a no-op replay of its end.
-        judged = await self._store.open_attempts()
+        judged = await self._open()
         try:
             live = await self._telephony.live_attempts()
         except Exception as exc:
@@ -59,7 +59,7 @@ class Reconciler:
         tracked = self._telephony.tracked()
         attached = lost = 0
         for attempt in judged:
-            self._capacity.hold(attempt.id, attempt.campaign)
+            self._capacity.hold(attempt.id, attempt.campaign, self.node)
             if attempt.id in live:
                 if attempt.id not in tracked:
                     self._telephony.track(attempt.id, answered=attempt.status == "connected")
@@ -68,9 +68,12 @@ class Reconciler:
                 self._telephony.forget(attempt.id)
                 self._recorder.put(End(attempt.id, time.time(), lost=True, reason=GONE))
                 lost += 1
-        log.info("reconciled with Asterisk", live=attached, lost=lost)
+        log.info("reconciled with Asterisk", node=self.node, live=attached, lost=lost)
         self.ready = True
         return True
+
+    async def _open(self) -> list[OpenAttempt]:
+        return await self._store.open_attempts(self.node, self.claims)
 
     async def check_unconfirmed(self, attempt_id: str, ring_timeout: float) -> None:
         """An Originate got no answer, but the connection stayed up: it may have reached

@@ -29,6 +29,7 @@ log = structlog.get_logger(__name__)
 BATCH = 500
 RETRY_FIRST = 0.05  # seconds before the first retry of a batch the storage refused
 RETRY_MAX = 2.0
+UNASSIGNED = "unassigned"  # the node label of an attempt stored before nodes existed
 
 
 class CallRecorder:
@@ -124,9 +125,9 @@ class CallRecorder:
         for change, error in applied.set_apart:
             log.error("call event set apart: it cannot be applied", attempt_id=change.attempt_id,
                       change=type(change).__name__, error=error)  # fmt: skip
-        for outcome in applied.outcomes:
+        for outcome, node in applied.outcomes:
             if outcome != "answered":
-                self._metrics.calls_failed.labels(outcome).inc()
+                self._metrics.calls_failed.labels(outcome, node or UNASSIGNED).inc()
         released = False
         for attempt_id in applied.ended:
             released = self._capacity.release(attempt_id) or released

@@ -21,4 +21,5 @@ STREAMS = web.AppKey("streams", StreamHub)  # the open SSE streams and their sha
 METRICS = web.AppKey("metrics", "Metrics")
 LIVE_STATS = web.AppKey("live_stats", Any)  # (campaign pk) -> dict of dialler figures
 READINESS = web.AppKey("readiness", Any)  # () -> dict of component name -> problem or ""
+NODE_STATES = web.AppKey("node_states", Any)  # () -> dict of Asterisk node id -> its state
 TENANT = web.RequestKey("tenant", Tenant)  # the authenticated tenant of a request

@@ -196,7 +196,7 @@ def document() -> dict[str, Any]:
             },
             "/api/v1/campaigns/{id}/events": {
                 "get": _op(
-                    "Live events (Server-Sent Events): `contact` and `campaign` transitions with ids (a contact's carries `answered_by` once answering-machine detection judged the call), `amd` when it does (`answered_by`, `amd_cause`), `metrics` every 2 s while running (with `machine_rate`: the share of judged calls answered by a machine), `: heartbeat` every 15 s, `end` when terminal",
+                    "Live events (Server-Sent Events): `contact` and `campaign` transitions with ids (a contact's carries `node`, the Asterisk node of its attempt, and `answered_by` once answering-machine detection judged the call), `amd` when it does (`answered_by`, `amd_cause`), `metrics` every 2 s while running (with `calls_by_node`: its calls in flight on each Asterisk node, and `machine_rate`: the share of judged calls answered by a machine), `: heartbeat` every 15 s, `end` when terminal",
                     {
                         "200": {
                             "description": "text/event-stream",
@@ -247,7 +247,7 @@ def document() -> dict[str, Any]:
             },
             "/readyz": {
                 "get": {
-                    "summary": "Readiness: database writable, call events written, AMI logged in",
+                    "summary": "Readiness: database writable, call events written, at least one Asterisk node logged in and reconciled; `nodes` gives each node's state (ready, connecting, reconciling), calls in flight and cap",
                     "security": [],
                     "responses": {
                         "200": {"description": "Ready"},

@@ -147,6 +147,10 @@ CONTACT = {
             "type": ["string", "null"],
             "description": "AMDCAUSE as Asterisk gave it, e.g. HUMAN-800-800, LONGGREETING-1500-1500.",
         },
+        "node": {
+            "type": ["string", "null"],
+            "description": "The Asterisk node its latest attempt was sent to ([[asterisk_nodes]] id; `default` for the one-node [ami] configuration). Null before its first attempt.",
+        },
         "row_number": INT,
         "created_at": {"type": "string", "format": "date-time"},
         "updated_at": TIME,

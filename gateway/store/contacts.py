@@ -39,6 +39,7 @@ def contact_json(row: sqlite3.Row, campaign: Campaign) -> dict[str, Any]:
         "opted_out": bool(row["opted_out"]),
         "answered_by": row["answered_by"],
         "amd_cause": row["amd_cause"],
+        "node": row["node"],  # the Asterisk node of its latest attempt
         "row_number": row["row_number"],
         "created_at": campaign.created_at,  # contacts are created by the campaign's upload
         "updated_at": row["updated_at"],
@@ -63,7 +64,7 @@ class ContactStore:
         body = contact_json(row, campaign)
         attempts = await self._db.fetch_all(
             "SELECT number, created_at, ended_at, outcome, hangup_cause, sip_code,"
-            " talk_seconds FROM attempts WHERE contact_id = ? ORDER BY number",
+            " talk_seconds, node FROM attempts WHERE contact_id = ? ORDER BY number",
             (contact_id,),
         )
         decisions = await self._db.fetch_all(
@@ -81,6 +82,7 @@ class ContactStore:
                 "hangup_cause": a["hangup_cause"],
                 "sip_code": a["sip_code"],
                 "talk_seconds": a["talk_seconds"],
+                "node": a["node"],
             }
             for a in attempts
         ]

@@ -72,6 +72,7 @@ class Pick:
     target: DialTarget
     attempt_id: str
     detail: str = ""
+    node: str | None = None  # the Asterisk node it goes to
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class OpenAttempt:
     id: str
     status: str  # originated or connected
     campaign: CampaignKey
+    node: str | None = None  # None: stored before nodes existed
 
 
 class DialStore:
@@ -159,20 +161,21 @@ class DialStore:
                 cursor = conn.execute(
                     "UPDATE contacts SET status = 'originated', attempts = attempts + 1,"
                     " answered_by = NULL, amd_cause = NULL,"  # this attempt's, once known
-                    " updated_at = ? WHERE id = ? AND status = 'pending'",
-                    (at, target.contact_id),
+                    " node = ?, updated_at = ? WHERE id = ? AND status = 'pending'",
+                    (pick.node, at, target.contact_id),
                 )
                 began.append(cursor.rowcount == 1)
                 if cursor.rowcount != 1:
                     continue
                 conn.execute(
                     "INSERT INTO attempts (id, contact_id, campaign_pk, number, status,"
-                    " created_at) VALUES (?, ?, ?, ?, 'originated', ?)",
-                    (attempt_id, target.contact_id, campaign.pk, target.attempt_number, now),
-                )
+                    " created_at, node) VALUES (?, ?, ?, ?, 'originated', ?, ?)",
+                    (attempt_id, target.contact_id, campaign.pk, target.attempt_number, now,
+                     pick.node),
+                )  # fmt: skip
                 insert_contact_event(conn, campaign.pk, campaign.id, target.contact_id,
                                      target.phone_number, "pending", "originated",
-                                     target.attempt_number, at)  # fmt: skip
+                                     target.attempt_number, at, node=pick.node)  # fmt: skip
                 record_decision(conn, target.contact_id, at, "dialled", pick.detail)
             count = sum(began)
             if count or refused:
@@ -217,12 +220,21 @@ class DialStore:
         )
         return {r[0]: r[1] for r in rows}
 
-    async def open_attempts(self) -> list[OpenAttempt]:
-        rows = await self._db.fetch_all(
-            "SELECT a.id, a.status, c.tenant_id, c.id FROM attempts a"
+    async def open_attempts(
+        self, node: str | None = None, with_unassigned: bool = False
+    ) -> list[OpenAttempt]:
+        """The attempts not ended: all of them, or those sent to `node` (and, with
+        `with_unassigned`, those stored before nodes existed)."""
+        sql = (
+            "SELECT a.id, a.status, c.tenant_id, c.id, a.node FROM attempts a"
             " JOIN campaigns c ON c.pk = a.campaign_pk WHERE a.status != 'ended'"
         )
-        return [OpenAttempt(r[0], r[1], CampaignKey(r[2], r[3])) for r in rows]
+        args: tuple[str, ...] = ()
+        if node is not None:
+            sql += " AND (a.node = ? OR a.node IS NULL AND ?)"
+            args = (node, with_unassigned)  # type: ignore[assignment]
+        rows = await self._db.fetch_all(sql, args)
+        return [OpenAttempt(r[0], r[1], CampaignKey(r[2], r[3]), r[4]) for r in rows]
 
     async def apply(self, changes: Sequence[Change]) -> Applied:
         """Apply a batch of call events in one transaction (one job in the database

@@ -77,7 +77,7 @@ OPT_OUT_REASON = "opt-out during call"
 class Applied:
     ended: list[str] = field(default_factory=list)  # attempts whose place is free now
     campaigns: set[CampaignKey] = field(default_factory=set)  # campaigns with new events
-    outcomes: list[str] = field(default_factory=list)
+    outcomes: list[tuple[str, str | None]] = field(default_factory=list)  # (outcome, node)
     set_apart: list[tuple[Change, str]] = field(default_factory=list)  # could not apply
 
 
@@ -124,7 +124,7 @@ def _apply(conn: sqlite3.Connection, changes: Sequence[Change]) -> Applied:
             deltas[row["campaign_pk"]][column] += value
         applied.campaigns.add(CampaignKey(row["tenant_id"], row["campaign_id"]))
         if isinstance(change, End):
-            applied.outcomes.append(outcome)
+            applied.outcomes.append((outcome, row["node"]))
     for pk, delta in deltas.items():
         sets = ", ".join(f"{column} = {column} + ?" for column in delta)
         conn.execute(f"UPDATE campaigns SET {sets} WHERE pk = ?", (*delta.values(), pk))
@@ -168,7 +168,7 @@ def _answer(conn: sqlite3.Connection, row: Any, at: float, delta: Delta) -> None
     delta["n_answered"] += 1
     insert_contact_event(conn, row["campaign_pk"], row["campaign_id"], row["contact_id"],
                          row["phone_number"], "originated", "connected", row["number"],
-                         _iso(at))  # fmt: skip
+                         _iso(at), node=row["node"])  # fmt: skip
 
 
 def _end(
@@ -221,7 +221,8 @@ def _end(
     insert_contact_event(conn, row["campaign_pk"], row["campaign_id"], row["contact_id"],
                          row["phone_number"], status, to, row["number"], _iso(end.at),
                          outcome=outcome, hangup_cause=cause, sip_code=sip,
-                         reason=end.reason or None, answered_by=answered_by)  # fmt: skip
+                         reason=end.reason or None, answered_by=answered_by,
+                         node=row["node"])  # fmt: skip
     if settlement.decision is not None:
         detail = settlement.detail
         if end.reason and settlement.decision == "not_retried":
@@ -288,15 +289,18 @@ def _not_sent(conn: sqlite3.Connection, row: Any, change: NotSent, delta: Delta)
         (row["contact_id"],),
     )
     conn.execute(
-        "UPDATE contacts SET status = ?, attempts = attempts - 1, updated_at = ? WHERE id = ?",
-        (to, _iso(change.at), row["contact_id"]),
+        "UPDATE contacts SET status = ?, attempts = attempts - 1, updated_at = ?,"
+        " node = (SELECT node FROM attempts WHERE contact_id = ? ORDER BY number DESC LIMIT 1)"
+        " WHERE id = ?",
+        (to, _iso(change.at), row["contact_id"], row["contact_id"]),
     )
     delta["n_originated"] -= 1
     delta[_COUNT[to]] += 1
     delta["n_attempts"] -= 1
     insert_contact_event(conn, row["campaign_pk"], row["campaign_id"], row["contact_id"],
                          row["phone_number"], "originated", to, row["number"] - 1,
-                         _iso(change.at), outcome="not_sent", reason=change.reason)  # fmt: skip
+                         _iso(change.at), outcome="not_sent", reason=change.reason,
+                         node=row["node"])  # fmt: skip
     if to == "cancelled":
         detail = f"the campaign was stopped before the call was placed ({change.reason})"
         record_decision(conn, row["contact_id"], _iso(change.at), "cancelled", detail)
@@ -340,7 +344,7 @@ def _settle_set_apart(
         delta[_COUNT[to]] += 1
         insert_contact_event(conn, row["campaign_pk"], row["campaign_id"], row["contact_id"],
                              row["phone_number"], status, to, row["number"], _iso(change.at),
-                             outcome=outcome, reason=reason)  # fmt: skip
+                             outcome=outcome, reason=reason, node=row["node"])  # fmt: skip
         if to == "failed":
             record_decision(conn, row["contact_id"], _iso(change.at), "not_retried", reason)
     except Exception:
@@ -366,7 +370,7 @@ def _complete_if_done(conn: sqlite3.Connection, pk: int) -> None:
 def _attempt(conn: sqlite3.Connection, attempt_id: str) -> Any:
     return conn.execute(
         "SELECT a.id, a.status, a.contact_id, a.campaign_pk, a.number, a.answered_at,"
-        " a.answered_by, k.phone_number, c.id AS campaign_id, c.tenant_id,"
+        " a.answered_by, a.node, k.phone_number, c.id AS campaign_id, c.tenant_id,"
         " c.status AS campaign_status, c.retries_per_contact, c.retry_delay_seconds,"
         " c.retry_on, c.amd, c.machine_agent_id"
         " FROM attempts a JOIN contacts k ON k.id = a.contact_id"

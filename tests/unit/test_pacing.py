@@ -45,7 +45,7 @@ def test_window_in_the_campaign_time_zone(utc: str, start: str, end: str, open_:
 
 
 def test_calls_go_out_no_closer_than_every_bucket_allows() -> None:
-    from gateway.domain.capacity import Capacity
+    from gateway.domain.capacity import Capacity, NodeLimits
     from gateway.domain.model import Campaign, CampaignStatus, Tenant
 
     def campaign_of(cid: str, cps: float | None) -> Campaign:
@@ -58,23 +58,23 @@ def test_calls_go_out_no_closer_than_every_bucket_allows() -> None:
             created_by="acme",
         )  # fmt: skip
 
-    capacity = Capacity(10, host_calls_per_second=10.0, now=0.0)
+    capacity = Capacity([NodeLimits("n", 10, 10.0)], now=0.0)
     tenant = Tenant(1, "acme", 10, 4.0)
     fast, slow = campaign_of("a", None), campaign_of("b", 2.0)
     # Two calls whose tokens were taken in one round go out 1/rate apart (tenant 4/s).
-    assert capacity.write_at(fast, tenant, 10.0) == 10.0
-    assert capacity.write_at(fast, tenant, 10.0) == 10.25
+    assert capacity.write_at(fast, tenant, "n", 10.0) == 10.0
+    assert capacity.write_at(fast, tenant, "n", 10.0) == 10.25
     # The 2/s campaign's own bucket spaces its calls 0.5 s apart.
-    assert capacity.write_at(slow, tenant, 10.0) == 10.5
-    assert capacity.write_at(slow, tenant, 10.6) == 11.0
+    assert capacity.write_at(slow, tenant, "n", 10.0) == 10.5
+    assert capacity.write_at(slow, tenant, "n", 10.6) == 11.0
     # Late enough, nothing waits.
-    assert capacity.write_at(fast, tenant, 20.0) == 20.0
+    assert capacity.write_at(fast, tenant, "n", 20.0) == 20.0
 
     # A send woken late by a busy loop: slots 30.0 and 30.25, but the first really goes
     # out at 30.2. The second, on time at 30.25, must still keep 1/rate after it.
-    assert capacity.write_at(fast, tenant, 30.0) == 30.0
-    assert capacity.write_at(fast, tenant, 30.0) == 30.25
-    assert capacity.wire_wait(fast, tenant, 30.2) <= 0
-    capacity.wrote(fast, tenant, 30.2)
-    assert capacity.wire_wait(fast, tenant, 30.25) == pytest.approx(0.2)
-    assert capacity.wire_wait(fast, tenant, 30.45) <= 0
+    assert capacity.write_at(fast, tenant, "n", 30.0) == 30.0
+    assert capacity.write_at(fast, tenant, "n", 30.0) == 30.25
+    assert capacity.wire_wait(fast, tenant, "n", 30.2) <= 0
+    capacity.wrote(fast, tenant, "n", 30.2)
+    assert capacity.wire_wait(fast, tenant, "n", 30.25) == pytest.approx(0.2)
+    assert capacity.wire_wait(fast, tenant, "n", 30.45) <= 0

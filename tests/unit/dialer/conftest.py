@@ -8,18 +8,18 @@ from typing import Any
 
 import pytest
 
-from gateway.dialer import dispatcher
+from gateway.dialer import nodes
 from tests.unit.dialer.harness import Env
 from tests.unit.dialer.support import FakeAsterisk
 
 
 @pytest.fixture(autouse=True)
 def quick_reconcile(monkeypatch: pytest.MonkeyPatch) -> None:
-    """After each login the dispatcher waits RECONCILE_GRACE (1 s) for events already on
+    """After each login of a node the dispatcher waits RECONCILE_GRACE (1 s) for events already on
     the wire before it judges which calls vanished. The fake's events cross a loopback
     socket in well under a millisecond, so 0.2 s changes nothing that is judged and saves
     most of a second per test. Nothing else of the dispatcher is tuned."""
-    monkeypatch.setattr(dispatcher, "RECONCILE_GRACE", 0.2)
+    monkeypatch.setattr(nodes, "RECONCILE_GRACE", 0.2)
 
 
 @pytest.fixture

@@ -65,7 +65,7 @@ async def test_an_originate_never_answered_on_a_live_connection_is_judged_not_le
     silent = number(1, 0)
     fake.unanswered_numbers.add(silent)
     client = await env.gateway()
-    client.app[READINESS].__self__._telephony.client.action_timeout = 1.0
+    client.app[READINESS].__self__._nodes["default"].telephony.client.action_timeout = 1.0
     api = await new_tenant(client, "acme", 10, 50)
     phones = [silent, number(2, 0), number(3, 0)]
     cid = await create(api, phones, max_concurrent_calls=1, retries_per_contact=2,
