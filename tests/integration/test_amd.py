@@ -152,7 +152,7 @@ def test_amd_on_without_a_machine_agent_hangs_up_on_machines(
     assert all((e["from"], e["outcome"], e["answered_by"]) == ("connected", "machine", "machine")
                for e in failed)  # fmt: skip
     assert stream.of("metrics")[-1].data["machine_rate"] == 0.4
-    assert metric(server, 'gateway_calls_failed_total{outcome="machine"}') == 2
+    assert metric(server, 'gateway_calls_failed_total{node="default",outcome="machine"}') == 2
     assert metric(server, 'gateway_amd_results_total{result="unknown"}') == 2
 
 
