@@ -19,7 +19,6 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,11 +31,12 @@ from gateway.dialer.calls import originate_request
 from gateway.dialer.health import metric_families, readiness
 from gateway.dialer.nodes import NodePool
 from gateway.dialer.recorder import CallRecorder
-from gateway.dialer.windows import CallingWindows, Deferral
+from gateway.dialer.running import RunningCampaign
+from gateway.dialer.windows import CallingWindows
 from gateway.domain import lifecycle
 from gateway.domain.calls import OriginateRefused, Telephony, TelephonyUnavailable
 from gateway.domain.capacity import Capacity, NodeLimits
-from gateway.domain.model import Campaign, CampaignKey, CampaignStatus, Tenant
+from gateway.domain.model import Campaign, CampaignKey, CampaignStatus
 from gateway.domain.settings import parse_rfc3339
 from gateway.events import EventBus
 from gateway.store.database import StorageUnavailable
@@ -45,19 +45,9 @@ from gateway.store.dialing import DialStore, DialTarget, End, NotSent, Pick
 log = structlog.get_logger(__name__)
 
 REFRESH_SECONDS = 1.0  # re-read running campaigns, scheduled starts, caps
-PREFETCH = 100  # due contacts read ahead per campaign
 IDLE_WAIT = 0.2  # longest sleep between rounds when nothing wakes the dispatcher
 FAILED_ROUND_WAIT = 1.0
 RATE_WINDOW = 10.0  # seconds of Originates that live_stats' calls_per_second averages
-
-
-@dataclass
-class _Running:
-    campaign: Campaign
-    tenant: Tenant
-    queue: deque[DialTarget] = field(default_factory=deque)
-    exhausted_until: float = 0.0  # nothing due before then (retries wait)
-    served_at: float = 0.0  # when a round last picked a call of it (monotonic)
 
 
 class Dispatcher:
@@ -91,7 +81,7 @@ class Dispatcher:
         self._carriers = {n.id: config.nodes_for(n.id) for n in config.phone_numbers}
         self._everywhere = everywhere
         self._windows = CallingWindows(config.calling_window)
-        self._running: dict[CampaignKey, _Running] = {}
+        self._running: dict[CampaignKey, RunningCampaign] = {}
         self._halted: dict[CampaignKey, int] = {}  # paused/stopped by the API, at epoch
         self._epoch = 0  # counts campaign_changed calls
         self._recent: dict[CampaignKey, deque[float]] = {}  # originate times, for calls/s
@@ -220,9 +210,9 @@ class Dispatcher:
             key = campaign.key
             if key in self._halted:  # paused or stopped after this read began
                 continue
-            run = self._running.get(key) or _Running(campaign, tenant)
+            run = self._running.get(key) or RunningCampaign(campaign, tenant)
             run.campaign, run.tenant = campaign, tenant
-            await self._defer_closed(run, now)
+            await run.defer_closed(self._store, self._windows, now)
             fresh[key] = run
             if campaign.counts.pending == 0 and self._capacity.in_flight(key) == 0:
                 await self._finish_if_done(campaign)
@@ -230,18 +220,6 @@ class Dispatcher:
         self._running = {key: run for key, run in fresh.items() if key not in self._halted}
         # A halt this read already saw through (it began after it) needs no more guarding.
         self._halted = {key: at for key, at in self._halted.items() if at > epoch}
-
-    async def _defer_closed(self, run: _Running, now: datetime) -> None:
-        """Contacts whose window is closed wait for it, out of the way of the others."""
-        moved = await self._windows.defer_closed(self._store, run.campaign, now)
-        if moved:
-            run.queue = deque(t for t in run.queue if t.zone_set not in moved)
-
-    async def _defer(self, run: _Running, deferral: Deferral, now: datetime) -> int:
-        moved = await self._windows.defer(self._store, run.campaign, deferral, now)
-        if moved:
-            run.queue = deque(t for t in run.queue if t.zone_set != deferral.zone_set)
-        return moved
 
     async def _finish_if_done(self, campaign: Campaign) -> None:
         done = await self._store.transition(
@@ -277,7 +255,7 @@ class Dispatcher:
                 )
                 if not self._has_room(run, clock, usable):
                     continue
-                target = await self._next_target(run)
+                target = await run.next_target(self._store, self._windows)
                 if target is None:
                     continue
                 node = self._capacity.choose(usable, clock)
@@ -298,7 +276,7 @@ class Dispatcher:
         for key, picks in chosen.items():
             await self._begin(by_key[key], picks)
 
-    def _has_room(self, run: _Running, now: float, usable: list[str]) -> bool:
+    def _has_room(self, run: RunningCampaign, now: float, usable: list[str]) -> bool:
         wait = self._capacity.wait(run.campaign, run.tenant, now, usable)
         if wait is None:
             return False
@@ -307,7 +285,7 @@ class Dispatcher:
             return False
         return True
 
-    async def _begin(self, run: _Running, picks: list[Pick]) -> None:
+    async def _begin(self, run: RunningCampaign, picks: list[Pick]) -> None:
         """Commit the attempts, then send their Originates (each its own task)."""
         began: list[bool] = [False] * len(picks)
         try:
@@ -328,37 +306,9 @@ class Dispatcher:
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
-    async def _next_target(self, run: _Running) -> DialTarget | None:
-        """The next due contact whose calling window is open now. One whose window is
-        closed sends its zone list's due contacts to wait for it, itself included: every
-        contact in the queue was due when it was read, and the deferral moves what is due
-        at a moment after that (one clock for both, so the one it found always moves)."""
-        while True:
-            if not run.queue:
-                now = time.time()
-                if now < run.exhausted_until:
-                    return None
-                # No more than the campaign can dial at once: a queue holds contacts' values.
-                ahead = min(PREFETCH, run.campaign.max_concurrent_calls)
-                due = await self._store.due_contacts(run.campaign.pk, now, ahead)
-                if not due:
-                    run.exhausted_until = now + REFRESH_SECONDS
-                    return None
-                run.queue.extend(due)
-            target = run.queue.popleft()
-            moment = datetime.now(UTC)
-            state = self._windows.state(run.campaign, target.zone_set, moment)
-            if state.open:
-                return target
-            deferral = self._windows.deferral(run.campaign, target.zone_set, state)
-            if not await self._defer(run, deferral, moment):
-                # Nothing moved: it is no longer pending (settled meanwhile). Never a loop:
-                # this campaign reads again after a refresh.
-                run.queue.clear()
-                run.exhausted_until = time.time() + REFRESH_SECONDS
-                return None
-
-    async def _send(self, run: _Running, target: DialTarget, attempt_id: str, node: str) -> None:
+    async def _send(
+        self, run: RunningCampaign, target: DialTarget, attempt_id: str, node: str
+    ) -> None:
         """Send one committed attempt's Originate to its node. Whatever happens, the
         attempt is settled or followed: never left holding its place."""
         key, link = run.campaign.key, self._nodes[node]
@@ -413,7 +363,7 @@ class Dispatcher:
         self._recent.setdefault(key, deque(maxlen=4096)).append(time.monotonic())
 
 
-def _log_for(run: _Running, target: DialTarget, attempt_id: str, node: str) -> Any:
+def _log_for(run: RunningCampaign, target: DialTarget, attempt_id: str, node: str) -> Any:
     """A logger bound to the call's ids, built only when there is something to log (the
     successful path of every call stays free of it)."""
     return log.bind(
