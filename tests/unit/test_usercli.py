@@ -206,6 +206,13 @@ def test_progress_line_and_redraw() -> None:
     line = progress.line(bar_width=10)
     assert line.startswith("[##........]  20% 2/10 | pending 6  originated 2  connected 0")
     assert line.endswith("| in flight 2 | 1.2 calls/s | running")
+    # Two nodes: the calls in flight on each; one node (the shorthand): nothing to tell.
+    nodes = Progress({"id": "c2", "status": "running", "counts": counts})
+    one = {"status": "running", "counts": counts, "in_flight": 2, "calls_by_node": {"default": 2}}
+    nodes.apply(Event(None, "metrics", one))
+    assert "| in flight 2 | " in nodes.line()
+    nodes.apply(Event(None, "metrics", {**one, "calls_by_node": {"b": 0, "a": 2}}))
+    assert "| in flight 2 (a 2, b 0) | " in nodes.line()
     progress.apply(Event(None, "end", {"status": "completed"}))
     assert progress.summary() == (
         "campaign c1 completed: 10 contacts; 2 completed, 0 failed, 0 cancelled;"
