@@ -111,6 +111,8 @@ export interface Contact {
   /** The zones its calling window is evaluated in. */
   timezones: string[];
   opted_out: boolean;
+  /** The Asterisk node its latest attempt went to (null before its first attempt). */
+  node: string | null;
   row_number: number;
   created_at: string;
   updated_at: string;
@@ -130,6 +132,8 @@ export interface Attempt {
   hangup_cause: number | null;
   sip_code: string | null;
   talk_seconds: number | null;
+  /** The Asterisk node it was sent to. */
+  node: string | null;
   [field: string]: unknown;
 }
 
@@ -211,6 +215,8 @@ export interface ContactEventData extends CampaignEventData {
   outcome: Outcome | null;
   hangup_cause: number | null;
   sip_code?: string;
+  /** The Asterisk node of the attempt (absent on a transition no attempt made). */
+  node?: string;
 }
 
 /** One Server-Sent Event. `id` is set on stored (replayable) events, null on metrics and end. */
@@ -305,9 +311,20 @@ export interface GatewayOptionsList {
   phone_numbers: string[];
 }
 
+export interface NodeState {
+  state: "ready" | "connecting" | "reconciling";
+  calls_in_flight: number;
+  max_concurrent_calls: number;
+  /** While it is not logged in: for how long, and the last error. */
+  down_seconds?: number;
+  error?: string;
+}
+
 export interface Readiness {
   status: "ok" | "unavailable";
   checks: Record<string, string>;
+  /** Each Asterisk node's state, by node id. */
+  nodes: Record<string, NodeState>;
 }
 
 export declare class Client {
