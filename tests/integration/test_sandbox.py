@@ -59,12 +59,12 @@ class Ami:
     _task: asyncio.Task[None] | None = None
 
     @classmethod
-    async def connect(cls) -> Ami:
+    async def connect(cls, host: str = AMI_HOST, port: int = AMI_PORT) -> Ami:
         try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(AMI_HOST, AMI_PORT), 5)
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 5)
         except OSError as exc:
             pytest.fail(
-                f"no AMI on {AMI_HOST}:{AMI_PORT} ({exc}): start the sandbox first, "
+                f"no AMI on {host}:{port} ({exc}): start the sandbox first, "
                 'eval "$(scripts/sandbox start)"'
             )
         ami = cls(reader, writer)
@@ -109,8 +109,8 @@ class Ami:
 
         return await asyncio.wait_for(scan(), within)
 
-    async def login(self) -> None:
-        self.send(Action="Login", ActionID="login", Username=AMI_USERNAME, Secret=AMI_SECRET)
+    async def login(self, username: str = AMI_USERNAME, secret: str = AMI_SECRET) -> None:
+        self.send(Action="Login", ActionID="login", Username=username, Secret=secret)
         reply = await self.wait_for(lambda m: m.get("ActionID") == "login", 5)
         assert reply["Response"] == "Success", f"AMI login refused: {reply}"
 
