@@ -156,28 +156,52 @@ ensure_venv() {
 
 # ---------------------------------------------------------------------------------------
 # The sandbox: started here and stopped at exit, unless it was already running (then it is
-# someone else's, e.g. a developer's own test session, and stays as it was).
+# someone else's, e.g. a developer's own test session, and stays as it was). A sandbox
+# that ran with node a only gets node b too when two nodes are asked for: that node alone
+# is stopped again at exit.
 
-SANDBOX_STARTED=0
+SANDBOX_STARTED=0   # started the sandbox: stop it all at exit
+SANDBOX_STARTED_B=0 # started only node b of a sandbox that ran: stop that node at exit
 
+# sandbox_start [NODES]: NODES 1 (default; node a) or 2 (nodes a and b), and SIPp; exports
+# the GATEWAY_AMI_* lines of `scripts/sandbox start` (node a's [ami] settings and each
+# node's GATEWAY_AMI_SECRET_<ID>), skipping its commented [[asterisk_nodes]] tables.
+# shellcheck disable=SC2120 # NODES is optional: scripts/demo passes none
 sandbox_start() {
-    local lines
+    local nodes=${1:-1} lines line status
     [[ $(id -u) -eq 0 ]] || die "the sandbox needs root (debootstrap, chroot, mount)"
-    if "$REPO_DIR/scripts/sandbox" status >/dev/null 2>&1; then
+    if status=$("$REPO_DIR/scripts/sandbox" status 2>/dev/null); then
         say "the sandbox already runs: using it, and leaving it running"
+        if ((nodes >= 2)) && [[ $status != *"asterisk-b: running"* ]]; then
+            say "starting its node b, and stopping that node again at exit"
+            SANDBOX_STARTED_B=1
+        fi
+    elif [[ $status == *"asterisk-b: running"* ]]; then
+        # Node b runs without node a or SIPp: someone else's; never stopped here.
+        say "the sandbox's node b already runs: starting the rest, and leaving it all running"
     else
         SANDBOX_STARTED=1
     fi
-    lines=$("$REPO_DIR/scripts/sandbox" start </dev/null) || die "scripts/sandbox start failed"
+    lines=$("$REPO_DIR/scripts/sandbox" start --nodes "$nodes" </dev/null) ||
+        die "scripts/sandbox start --nodes $nodes failed"
     while IFS= read -r line; do
-        [[ $line =~ ^GATEWAY_AMI_[A-Z]+=.*$ ]] || die "unexpected line from scripts/sandbox start: $line"
+        [[ $line == "#"* ]] && continue
+        [[ $line =~ ^GATEWAY_AMI_[A-Z0-9_]+=.*$ ]] || die "unexpected line from scripts/sandbox start: $line"
         export "${line?}"
     done <<<"$lines"
     [[ -n ${GATEWAY_AMI_SECRET:-} ]] || die "scripts/sandbox start printed no GATEWAY_AMI_SECRET"
 }
 
+# True when sandbox_stop has something to stop.
+sandbox_started() { ((SANDBOX_STARTED || SANDBOX_STARTED_B)); }
+
 sandbox_stop() {
-    ((SANDBOX_STARTED)) || return 0
-    SANDBOX_STARTED=0
-    "$REPO_DIR/scripts/sandbox" stop </dev/null || say "scripts/sandbox stop failed"
+    if ((SANDBOX_STARTED)); then
+        SANDBOX_STARTED=0
+        "$REPO_DIR/scripts/sandbox" stop </dev/null || say "scripts/sandbox stop failed"
+    elif ((SANDBOX_STARTED_B)); then
+        SANDBOX_STARTED_B=0
+        "$REPO_DIR/scripts/sandbox" stop --node b </dev/null ||
+            say "scripts/sandbox stop --node b failed"
+    fi
 }

@@ -1,6 +1,7 @@
 """Fixtures of the integration tests: the sandbox (started if needed, never stopped here:
-`.ci/run` stops it), gateway daemons wired to it, our own AMI witness, SSE readers and a
-cuttable AMI proxy. See tests/integration/support.py."""
+`.ci/run` stops it) and its second Asterisk node, gateway daemons wired to it, our own
+AMI witnesses (one per node), the far end's record of INVITEs, SSE readers and a cuttable
+AMI proxy. See tests/integration/support.py and tests/integration/nodes.py."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.nodes import FarEndRecord, start_nodes
 from tests.integration.support import (
     AmiProxy,
     AmiSettings,
@@ -36,22 +38,51 @@ def sandbox() -> AmiSettings:
 
 
 @pytest.fixture(scope="session")
+def sandbox_b(sandbox: AmiSettings) -> AmiSettings:
+    """Node b of the sandbox (AMI 127.0.0.1:5039, SIP 5062), started if it does not run
+    (`scripts/sandbox start --nodes 2`). Fails, never skips, when it cannot be had."""
+    try:
+        nodes = start_nodes()
+    except SandboxMissing as exc:
+        pytest.fail(f"the sandbox's node b is not available: {exc}", pytrace=False)
+    assert nodes["a"] == sandbox, (nodes, sandbox)
+    return nodes["b"]
+
+
+@pytest.fixture
+def far_end() -> FarEndRecord:
+    """The far end's record of INVITEs, from the start of the test on: `.since()`,
+    `.wait_numbers(...)`, `.mark()` (tests/integration/nodes.py)."""
+    return FarEndRecord.from_now()
+
+
+@pytest.fixture(scope="session")
 def background() -> Iterator[BackgroundLoop]:
     loop = BackgroundLoop()
     yield loop
     loop.close()
 
 
-@pytest.fixture
-def witness(sandbox: AmiSettings, background: BackgroundLoop) -> Iterator[AmiWitness]:
-    """Our own AMI login: call events and CoreShowChannels every 100 ms, for one test."""
-    watcher = AmiWitness(sandbox, sample_interval=0.1)
+def _witness(settings: AmiSettings, background: BackgroundLoop) -> Iterator[AmiWitness]:
+    watcher = AmiWitness(settings, sample_interval=0.1)
     try:
         background.run(watcher.start())
     except SandboxMissing as exc:
         pytest.fail(str(exc), pytrace=False)
     yield watcher
     background.run(watcher.close())
+
+
+@pytest.fixture
+def witness(sandbox: AmiSettings, background: BackgroundLoop) -> Iterator[AmiWitness]:
+    """Our own AMI login: call events and CoreShowChannels every 100 ms, for one test."""
+    yield from _witness(sandbox, background)
+
+
+@pytest.fixture
+def witness_b(sandbox_b: AmiSettings, background: BackgroundLoop) -> Iterator[AmiWitness]:
+    """The same as `witness`, logged into node b."""
+    yield from _witness(sandbox_b, background)
 
 
 @pytest.fixture

@@ -38,59 +38,27 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from tests.daemon_fixture import CONFIG, Daemon, Proxy, clean_env
+from tests.integration.nodes import (
+    AmiSettings,
+    NodeOption,
+    SandboxMissing,
+    nodes_env,
+    nodes_toml,
+    parse_env,
+    run_sandbox,
+)
 
 REPO = Path(__file__).resolve().parents[2]
-SANDBOX = REPO / "scripts" / "sandbox"
 CARRIER_PREFIX = "PJSIP/carrier-"
 DEFAULT_CALLER_ID = "+15551230000"
 
 T = TypeVar("T")
 
 
-class SandboxMissing(RuntimeError):
-    pass
-
-
-# ---------------------------------------------------------------------------------------
-# The sandbox
-
-
-@dataclass(frozen=True)
-class AmiSettings:
-    host: str
-    port: int
-    username: str
-    secret: str
-
-
 def start_sandbox(timeout: float = 600) -> AmiSettings:
-    """`scripts/sandbox start` (idempotent; builds once) and its GATEWAY_AMI_* lines."""
-    try:
-        done = subprocess.run(
-            [str(SANDBOX), "start"], capture_output=True, text=True, timeout=timeout
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise SandboxMissing(f"scripts/sandbox start: {exc}") from exc
-    if done.returncode != 0:
-        raise SandboxMissing(
-            f"scripts/sandbox start exited {done.returncode}:\n{done.stderr[-3000:]}"
-        )
-    values = {}
-    for line in done.stdout.splitlines():
-        name, sep, value = line.partition("=")
-        if sep and name.startswith("GATEWAY_AMI_"):
-            values[name] = value
-    try:
-        return AmiSettings(
-            host=values["GATEWAY_AMI_HOST"],
-            port=int(values["GATEWAY_AMI_PORT"]),
-            username=values["GATEWAY_AMI_USERNAME"],
-            secret=values["GATEWAY_AMI_SECRET"],
-        )
-    except (KeyError, ValueError) as exc:
-        raise SandboxMissing(
-            f"scripts/sandbox start printed no usable {exc}: {done.stdout!r}"
-        ) from None
+    """`scripts/sandbox start` (idempotent; builds once; node a only) and node a's
+    settings, from its GATEWAY_AMI_* lines. Both nodes: tests.integration.nodes."""
+    return parse_env(run_sandbox("start", timeout=timeout))["a"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -723,11 +691,18 @@ class GatewayOptions:
     calling_hours: str = ""  # off: tests dial at any hour, unless they test the hours
     ami: dict[str, Any] = field(default_factory=dict)  # more [ami] settings
     extra_toml: str = ""  # appended to the configuration (e.g. more [[agents]])
+    # A pool (issue 11): [[asterisk_nodes]] tables instead of [ami] host/port/username/
+    # secret and the [dialer] caps above, which are then not written (`ami` and `dialer`
+    # may still add e.g. ping_interval, node_lost_after_seconds).
+    nodes: tuple[NodeOption, ...] = ()
+    number_nodes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # id: its nodes
+    dialer: dict[str, Any] = field(default_factory=dict)  # more [dialer] settings
 
 
 class Gateway:
     """A real `gateway serve` (tests.daemon_fixture.Daemon) with [ami] and [dialer]
-    settings for the sandbox and phone numbers whose caller IDs are its own."""
+    settings for the sandbox, or with GatewayOptions.nodes its [[asterisk_nodes]], and
+    phone numbers whose caller IDs are its own."""
 
     def __init__(self, folder: Path, ami: AmiSettings, options: GatewayOptions) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -742,31 +717,55 @@ class Gateway:
         text = text.replace(
             'calling_hours = ""', f"calling_hours = {json.dumps(options.calling_hours)}"
         )
+        unknown = set(options.number_nodes) - set(self.caller_ids)
+        assert not unknown, f"number_nodes names no phone number of this daemon: {unknown}"
+        assert text.endswith('\ndial_string = "PJSIP/{number}@carrier"\n')  # main's table
+        text += self._nodes_line(options, "main")
         for number_id in options.extra_numbers:
             text += (
                 f'[[phone_numbers]]\nid = "{number_id}"\n'
                 f'caller_id = "{self.caller_ids[number_id]}"\n'
                 'dial_string = "PJSIP/{number}@carrier"\n'
-            )
+            ) + self._nodes_line(options, number_id)
         text += options.extra_toml
+        self.options = options
         self.ami_port = options.ami_port or ami.port
-        ami_table = {
-            "host": ami.host,
-            "port": self.ami_port,
-            "username": ami.username,
-            "secret": ami.secret,
-            **options.ami,
-        }
-        text += "[ami]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in ami_table.items())
-        text += (
-            "[dialer]\n"
-            f"max_concurrent_calls = {options.host_max_concurrent_calls}\n"
-            f"max_calls_per_second = {options.host_max_calls_per_second}\n"
-        )
+        if options.nodes:
+            text += nodes_toml(options.nodes, options.ami, options.dialer)
+        else:
+            ami_table = {
+                "host": ami.host,
+                "port": self.ami_port,
+                "username": ami.username,
+                "secret": ami.secret,
+                **options.ami,
+            }
+            text += "[ami]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in ami_table.items())
+            text += (
+                "[dialer]\n"
+                f"max_concurrent_calls = {options.host_max_concurrent_calls}\n"
+                f"max_calls_per_second = {options.host_max_calls_per_second}\n"
+            ) + "".join(f"{k} = {json.dumps(v)}\n" for k, v in options.dialer.items())
         self.daemon.config.write_text(text)
         self.url = self.daemon.url
         self.port = self.daemon.port
         self.log = self.daemon.log
+
+    @staticmethod
+    def _nodes_line(options: GatewayOptions, number_id: str) -> str:
+        nodes = options.number_nodes.get(number_id)
+        return "" if nodes is None else f"nodes = {json.dumps(list(nodes))}\n"
+
+    def environment(self) -> dict[str, str]:
+        """The daemon's environment: tests.daemon_fixture.clean_env with this gateway's
+        AMI port (clean_env points every other test daemon at a closed one), or for a
+        pool no GATEWAY_AMI_PORT at all (its nodes' ports are in the file) and the
+        secrets of the nodes that read theirs from GATEWAY_AMI_SECRET_<ID>."""
+        if not self.options.nodes:
+            return clean_env(GATEWAY_AMI_PORT=str(self.ami_port))
+        env = clean_env(**nodes_env(self.options.nodes))
+        del env["GATEWAY_AMI_PORT"]
+        return env
 
     @property
     def pid(self) -> int:
@@ -787,31 +786,43 @@ class Gateway:
         status, body = self.readyz()
         return status == 200 and body.get("checks", {}).get("ami") == "ok"
 
-    def start(self, timeout: float = 20) -> None:
-        """Start the daemon and wait until /readyz says AMI is logged in.
+    def node_states(self, body: dict[str, Any] | None = None) -> dict[str, str]:
+        """Each node's state as /readyz's `nodes` tells it: ready, connecting, reconciling."""
+        nodes = (self.readyz()[1] if body is None else body).get("nodes") or {}
+        return {node: str(entry.get("state")) for node, entry in nodes.items()}
 
-        Like Daemon.start, but with the AMI port of this gateway in the environment
-        (tests.daemon_fixture.clean_env points every other test daemon at a closed port)."""
+    def ready(self) -> bool:
+        """One node: /readyz says AMI is logged in. A pool: /readyz is 200 and every
+        configured node is ready (start(ready=...) for a pool with a node down)."""
+        if not self.options.nodes:
+            return self.ami_ok()
+        status, body = self.readyz()
+        states = self.node_states(body)
+        return status == 200 and all(states.get(n.id) == "ready" for n in self.options.nodes)
+
+    def start(self, timeout: float = 20, ready: Callable[[], bool] | None = None) -> None:
+        """Start the daemon and wait until `ready()` (default: self.ready).
+
+        Like Daemon.start, but with the environment of self.environment()."""
         daemon = self.daemon
+        check = ready or self.ready
         assert daemon.proc is None or daemon.proc.poll() is not None, "already running"
         with daemon.log.open("ab") as log:
             daemon.proc = subprocess.Popen(
                 [sys.executable, "-m", "gateway", "--config", str(daemon.config), "serve"],
                 stdout=log,
                 stderr=log,
-                env=clean_env(GATEWAY_AMI_PORT=str(self.ami_port)),
+                env=self.environment(),
             )
         deadline = time.monotonic() + timeout
         while True:
             if daemon.proc.poll() is not None:
                 raise AssertionError(f"daemon exited: {self.tail()}")
             with contextlib.suppress(OSError, ValueError):
-                if self.ami_ok():
+                if check():
                     return
             if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"/readyz not ok with an `ami` check within {timeout}s\n{self.tail()}"
-                )
+                raise AssertionError(f"/readyz not ready within {timeout}s\n{self.tail()}")
             time.sleep(0.05)
 
     def kill(self) -> None:

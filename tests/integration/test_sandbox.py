@@ -59,12 +59,12 @@ class Ami:
     _task: asyncio.Task[None] | None = None
 
     @classmethod
-    async def connect(cls) -> Ami:
+    async def connect(cls, host: str = AMI_HOST, port: int = AMI_PORT) -> Ami:
         try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(AMI_HOST, AMI_PORT), 5)
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 5)
         except OSError as exc:
             pytest.fail(
-                f"no AMI on {AMI_HOST}:{AMI_PORT} ({exc}): start the sandbox first, "
+                f"no AMI on {host}:{port} ({exc}): start the sandbox first, "
                 'eval "$(scripts/sandbox start)"'
             )
         ami = cls(reader, writer)
@@ -109,8 +109,8 @@ class Ami:
 
         return await asyncio.wait_for(scan(), within)
 
-    async def login(self) -> None:
-        self.send(Action="Login", ActionID="login", Username=AMI_USERNAME, Secret=AMI_SECRET)
+    async def login(self, username: str = AMI_USERNAME, secret: str = AMI_SECRET) -> None:
+        self.send(Action="Login", ActionID="login", Username=username, Secret=secret)
         reply = await self.wait_for(lambda m: m.get("ActionID") == "login", 5)
         assert reply["Response"] == "Success", f"AMI login refused: {reply}"
 
@@ -202,15 +202,25 @@ async def dial_every_outcome() -> Run:
             lambda m: is_event("Newstate", answered)(m) and m.get("ChannelState") == "6"
         )
         up_at = time.monotonic()
-        ami.send(Action="CoreShowChannels", ActionID="csc")
-        await ami.wait_for(
-            lambda m: m.get("Event") == "CoreShowChannelsComplete" and m.get("ActionID") == "csc"
-        )
-        channels = [
-            m
-            for _, m in ami.messages
-            if m.get("Event") == "CoreShowChannel" and m.get("ActionID") == "csc"
-        ]
+        # Up comes with the answer, a moment before Asterisk moves the channel from its
+        # endpoint's context (from-trunk) into the Originate's: list again until it did.
+        for listing in range(1, 21):
+            csc = f"csc-{listing}"
+            ami.send(Action="CoreShowChannels", ActionID=csc)
+            await ami.wait_for(
+                lambda m, a=csc: (
+                    m.get("Event") == "CoreShowChannelsComplete" and m.get("ActionID") == a
+                )
+            )
+            channels = [
+                m
+                for _, m in ami.messages
+                if m.get("Event") == "CoreShowChannel" and m.get("ActionID") == csc
+            ]
+            if any(m.get("Uniqueid") == answered and m.get("Context") != "from-trunk"
+                   for m in channels):  # fmt: skip
+                break
+            await asyncio.sleep(0.05)
         channel = ami.events("Newchannel", answered)[0]["Channel"]
         ami.send(Action="Getvar", ActionID="getvar", Channel=channel, Variable="CONTACT_ID")
         getvar = await ami.wait_for(lambda m: m.get("ActionID") == "getvar", 5)
@@ -287,7 +297,7 @@ def test_core_show_channels_lists_the_live_call(run: Run) -> None:
     assert run.ids["0"] in live
     assert live[run.ids["0"]]["ChannelState"] == "6"
     assert live[run.ids["0"]]["Context"] == "campaign"
-    [complete] = run.ami.events("CoreShowChannelsComplete")
+    complete = run.ami.events("CoreShowChannelsComplete")[-1]  # of the last listing
     assert int(complete["ListItems"]) == len(run.channels_while_up)
 
 
