@@ -37,6 +37,7 @@ class NodeLink:
     telephony: Telephony
     reconciler: Reconciler
     down_since: float | None = None  # monotonic; None while logged in
+    logins: int = 0  # counts logins: a reconciliation counts only for the login it began on
     lost_timer: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
@@ -148,16 +149,24 @@ class NodePool:
                                 error=state.last_error)  # fmt: skip
                     link.lost_timer = self._spawn(self._lose_later(link, now))
                 return
+            if link.down_since is None:  # logged in already: another change of its state
+                return
             link.down_since = None
             if link.lost_timer is not None:
                 link.lost_timer.cancel()
                 link.lost_timer = None
-            self._spawn(self._reconcile(link))
+            link.logins += 1
+            link.reconciler.ready = False  # until this login's reconciliation has run
+            self._spawn(self._reconcile(link, link.logins))
 
         return changed
 
-    async def _reconcile(self, link: NodeLink) -> None:
-        if await link.reconciler.reconcile():
+    async def _reconcile(self, link: NodeLink, login: int) -> None:
+        """A reconciliation that ends after its connection dropped (or after a newer
+        login began) does not make the node ready: the next login's does."""
+        reconciled = await link.reconciler.reconcile()
+        if reconciled and link.logins == login and link.telephony.state.logged_in:
+            link.reconciler.ready = True
             self._on_ready()
 
     async def _lose_later(self, link: NodeLink, since: float) -> None:

@@ -44,7 +44,7 @@ class Reconciler:
 
     async def reconcile(self) -> bool:
         """True once reconciled; False if the connection dropped again (the next login
-        reconciles)."""
+        reconciles). The caller sets `ready`, if this is still the login it was for."""
         if await self._open():  # nothing in flight: no grace to wait out
             await asyncio.sleep(self.grace)
         # Judged: the attempts open before the listing. One begun after this read is not
@@ -69,7 +69,6 @@ class Reconciler:
                 self._recorder.put(End(attempt.id, time.time(), lost=True, reason=GONE))
                 lost += 1
         log.info("reconciled with Asterisk", node=self.node, live=attached, lost=lost)
-        self.ready = True
         return True
 
     async def _open(self) -> list[OpenAttempt]:
