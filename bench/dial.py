@@ -3,6 +3,7 @@ AMI client firing the same Originates at the same Asterisk, in the same run.
 
     .venv/bin/python bench/dial.py [--campaigns 4] [--contacts 600] [--concurrency 100]
                                    [--cps 250] [--calling-hours 00:00-23:59] [--dnc 1000000]
+                                   [--nodes 1|2]
 
 Starts the sandbox if it does not run (and leaves it running). One tenant runs
 `--campaigns` campaigns of `--contacts` answered numbers each (last digits 0-4: SIPp
@@ -32,8 +33,8 @@ total concurrency and rate. Prints:
 - the CPU seconds per 1000 calls of the daemon, of Asterisk, of SIPp, of this process and
   of the rest of the machine, and how busy the machine was, in each run.
 
-The bare client is in bench/bare.py, the gateway run and the cap checks in
-bench/dialing.py.
+`--nodes 2`: the same workload through a pool of both sandbox nodes, next to one node, in
+the same run: bench/nodes.py. What both share is in bench/dialing.py.
 """
 
 from __future__ import annotations
@@ -55,10 +56,13 @@ from bench.dialing import (
     sandbox_pids,
     wait_idle,
 )
+from bench.nodes import bench_nodes
 from tests.integration.support import AmiWitness, random_caller_id, start_sandbox
 
 
 async def bench(args: argparse.Namespace) -> int:
+    if args.nodes == 2:
+        return await bench_nodes(args)
     ami = start_sandbox()
     total_concurrency = args.campaigns * args.concurrency
     folder = Path(tempfile.mkdtemp(prefix="bench-dial-"))
@@ -123,6 +127,19 @@ def main() -> int:
         help='operator hours, e.g. "00:00-23:59" (every call checked, all open); default off',
     )
     parser.add_argument("--dnc", type=int, default=0, help="numbers on the do-not-call lists")
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="2: a pool of both sandbox nodes next to node a alone (bench/nodes.py)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="--nodes 2: rounds, one node and two nodes in swapped order each round",
+    )
     args = parser.parse_args()
     return asyncio.run(bench(args))
 
