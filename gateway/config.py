@@ -260,7 +260,7 @@ def _node(table: dict[str, Any], env: Mapping[str, str]) -> AsteriskNode:
     unknown = sorted(set(table) - _NODE_KEYS)
     if unknown:
         raise ConfigError(f"[[asterisk_nodes]] entry {table.get('id')!r}: unknown {unknown}")
-    if "id" not in table or not isinstance(table["id"], str) or not _NODE_ID.match(table["id"]):
+    if "id" not in table or not isinstance(table["id"], str) or not _NODE_ID.fullmatch(table["id"]):
         raise ConfigError(
             f"[[asterisk_nodes]] entry {table.get('id')!r}: an id of 1-32 letters, digits or _"
             " is needed (its secret is read from GATEWAY_AMI_SECRET_<ID>)"
@@ -279,12 +279,12 @@ def _node(table: dict[str, Any], env: Mapping[str, str]) -> AsteriskNode:
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"asterisk node {node_id!r}: {exc}") from None
-    if not _HOST.match(node.host):
+    if not _HOST.fullmatch(node.host):
         raise ConfigError(f"asterisk node {node_id!r}: host {node.host!r} is not a host name")
     if not 1 <= node.port <= 65535:
         raise ConfigError(f"asterisk node {node_id!r}: port {node.port} is not a TCP port")
     for what, value in (("username", node.username), ("secret", node.secret or "x")):
-        if not _SAFE_HEADER.match(value):  # both are written into the AMI Login action
+        if not _SAFE_HEADER.fullmatch(value):  # both are written into the AMI Login action
             raise ConfigError(f"asterisk node {node_id!r}: control characters in its {what}")
     if node.max_concurrent_calls < 1:
         raise ConfigError(f"asterisk node {node_id!r}: max_concurrent_calls must be at least 1")
@@ -323,7 +323,7 @@ def _agent(table: dict[str, Any]) -> Agent:
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"[[agents]] entry {table!r}: {exc}") from None
     for value in (agent.context, agent.extension):
-        if not _DIALPLAN.match(value):
+        if not _DIALPLAN.fullmatch(value):
             raise ConfigError(f"agent {agent.id!r}: unsafe dialplan name {value!r}")
     return agent
 
@@ -344,7 +344,7 @@ def _number(table: dict[str, Any]) -> PhoneNumber:
     if "{number}" not in number.dial_string:
         raise ConfigError(f"phone number {number.id!r}: dial_string must contain {{number}}")
     for value in (number.caller_id, number.dial_string):
-        if not _SAFE_HEADER.match(value):
+        if not _SAFE_HEADER.fullmatch(value):
             raise ConfigError(f"phone number {number.id!r}: control characters in {value!r}")
     return number
 
@@ -353,7 +353,7 @@ def check(config: Config) -> None:
     for kind, items in (("agent", config.agents), ("phone number", config.phone_numbers)):
         ids = [i.id for i in items]
         for item_id in ids:
-            if not _ID.match(item_id):
+            if not _ID.fullmatch(item_id):
                 raise ConfigError(f"{kind} id {item_id!r}: use letters, digits, _ . -")
         if len(set(ids)) != len(ids):
             raise ConfigError(f"two {kind}s share an id: {ids}")

@@ -311,7 +311,8 @@ class AmiClient:
     ) -> None:
         """Record `error`; log it only when it differs from the last one (no log floods)."""
         if error != self._state.last_error:
-            getattr(log, level)(event, error=error, host=self.host, port=self.port, **fields)
+            getattr(self.logger, level)(event, error=error, host=self.host, port=self.port,
+                                        **fields)  # fmt: skip
         else:
             self.logger.debug("ami.error_again", error=error)
         self._set_state(last_error=error)

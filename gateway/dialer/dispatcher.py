@@ -268,8 +268,9 @@ class Dispatcher:
                 )
                 self._capacity.take(run.campaign, run.tenant, node, clock)
                 self._capacity.hold(attempt_id, run.campaign.key, node)
+                self._nodes.unsent.add(attempt_id)
                 run.served_at = clock
-                pick = Pick(target, attempt_id, detail, node)
+                pick = Pick(target, attempt_id, detail, node, self._nodes[node].logins)
                 chosen.setdefault(run.campaign.key, []).append(pick)
                 active = True
         by_key = {run.campaign.key: run for run in runs}
@@ -295,10 +296,11 @@ class Dispatcher:
             for pick, ok in zip(picks, began, strict=True):
                 if not ok:  # nothing was dialled for it: its place is free again
                     self._capacity.release(pick.attempt_id)
+                    self._nodes.unsent.discard(pick.attempt_id)
         self._bus.publish(run.campaign.key)  # begun, or refused as do-not-call
         for pick, ok in zip(picks, began, strict=True):
             if ok and pick.node is not None:
-                send = self._send(run, pick.target, pick.attempt_id, pick.node)
+                send = self._send_once(run, pick)
                 self._track(asyncio.create_task(send), self._sends)
 
     @staticmethod
@@ -306,8 +308,15 @@ class Dispatcher:
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
+    async def _send_once(self, run: RunningCampaign, pick: Pick) -> None:
+        assert pick.node is not None
+        try:
+            await self._send(run, pick.target, pick.attempt_id, pick.node, pick.login)
+        finally:
+            self._nodes.unsent.discard(pick.attempt_id)
+
     async def _send(
-        self, run: RunningCampaign, target: DialTarget, attempt_id: str, node: str
+        self, run: RunningCampaign, target: DialTarget, attempt_id: str, node: str, login: int
     ) -> None:
         """Send one committed attempt's Originate to its node. Whatever happens, the
         attempt is settled or followed: never left holding its place."""
@@ -323,7 +332,7 @@ class Dispatcher:
         if key not in self._running or self._closing:  # paused or stopped meanwhile
             self._recorder.put(NotSent(attempt_id, time.time(), "campaign no longer running"))
             return
-        if not link.reconciler.ready:  # a new connection, being reconciled: not judged
+        if not link.reconciler.ready or link.logins != login:  # reconnected meanwhile
             reason = f"reconnecting to Asterisk node {node}"
             self._recorder.put(NotSent(attempt_id, time.time(), reason))
             return
@@ -333,6 +342,7 @@ class Dispatcher:
             self._recorder.put(NotSent(attempt_id, time.time(), "its calling window closed"))
             return
         self._capacity.wrote(run.campaign, run.tenant, node, time.monotonic())
+        self._nodes.unsent.discard(attempt_id)  # on the wire from here: a lost node loses it
         try:
             # Nothing awaits between the checks above and the write inside originate().
             await link.telephony.originate(

@@ -3,9 +3,12 @@ reconciler and one health state per node.
 
 A node is usable once it is logged in and reconciled. When its AMI drops it gets no new
 call; its calls in flight keep their places, and are reconciled against it when it comes
-back. If it stays away `lost_after` seconds, they are settled `lost` (never dialled again)
-and their places are freed. Attempts stored before nodes existed (no node) belong to the
-first configured node; attempts of a node no longer configured are settled `lost` at start.
+back (a reconciliation that fails is tried again while the login lasts). If it is not
+usable again within `lost_after` seconds of leaving (logins that never got reconciled do
+not count), its calls are settled `lost` (never dialled again) and their places freed.
+Attempts stored before nodes existed (no node), and those of the one-node shorthand's
+`default` once the configuration names other nodes, belong to the first configured node;
+attempts of any other node no longer configured are settled `lost` at start.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from gateway.config import SHORTHAND_NODE
 from gateway.daemon.metrics import Metrics
 from gateway.dialer.reconcile import Reconciler
 from gateway.dialer.recorder import CallRecorder
@@ -27,6 +31,7 @@ from gateway.store.dialing import DialStore, End
 log = structlog.get_logger(__name__)
 
 RECONCILE_GRACE = 1.0  # let events already on the wire arrive before judging
+RECONCILE_RETRY = (1.0, 30.0)  # first and longest wait before a failed one is tried again
 UNCONFIGURED = "its Asterisk node {node!r} is no longer configured"
 NODE_LOST = "its Asterisk node {node!r} was unreachable for {seconds:g} s"
 
@@ -36,8 +41,9 @@ class NodeLink:
     limits: NodeLimits
     telephony: Telephony
     reconciler: Reconciler
-    down_since: float | None = None  # monotonic; None while logged in
+    down_since: float | None = None  # monotonic: since it stopped being usable; None: ready
     logins: int = 0  # counts logins: a reconciliation counts only for the login it began on
+    logged_in: bool = False  # as its telephony last said
     lost_timer: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
@@ -73,12 +79,16 @@ class NodePool:
         self._lost_after = lost_after
         self._on_ready = on_ready
         self.links: dict[str, NodeLink] = {}
+        ids = {limits.id for limits, _ in nodes}
+        self._adopted = SHORTHAND_NODE if SHORTHAND_NODE not in ids else ""
         for limits, telephony in nodes:
             reconciler = Reconciler(
                 store, telephony, capacity, recorder, RECONCILE_GRACE, limits.id,
-                claims_unassigned=not self.links,
+                claims_unassigned=not self.links, adopted="" if self.links else self._adopted,
             )  # fmt: skip
             self.links[limits.id] = NodeLink(limits, telephony, reconciler)
+        recorder.unassigned_node = self.first
+        self.unsent: set[str] = set()  # picked, not yet written to its node (or undone)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def __getitem__(self, node: str) -> NodeLink:
@@ -103,6 +113,8 @@ class NodePool:
         node; one on a node no longer configured cannot be followed: it is lost."""
         for attempt in await self._store.open_attempts():
             node = attempt.node or self.first
+            if node == self._adopted:
+                node = self.first
             if node in self.links:
                 self._capacity.hold(attempt.id, attempt.campaign, node)
             else:
@@ -119,6 +131,7 @@ class NodePool:
             link.down_since = now  # not logged in yet: what it held before counts from now
             link.lost_timer = self._spawn(self._lose_later(link, now))
             self._metrics.ami_connected.labels(link.id).set(0)
+            self._metrics.calls_originated.labels(link.id)  # every node's series from the start
         for link in self.links.values():
             await link.telephony.start()
 
@@ -142,19 +155,17 @@ class NodePool:
             self._metrics.ami_connected.labels(link.id).set(1 if state.logged_in else 0)
             if not state.logged_in:
                 link.reconciler.ready = False
-                if link.down_since is None:
+                link.logged_in = False
+                if link.down_since is None:  # it was usable: the loss clock starts now
                     now = time.monotonic()
                     link.down_since = now
                     log.warning("asterisk node unreachable", node=link.id,
                                 error=state.last_error)  # fmt: skip
                     link.lost_timer = self._spawn(self._lose_later(link, now))
                 return
-            if link.down_since is None:  # logged in already: another change of its state
+            if link.logged_in:  # logged in already: another change of its state
                 return
-            link.down_since = None
-            if link.lost_timer is not None:
-                link.lost_timer.cancel()
-                link.lost_timer = None
+            link.logged_in = True
             link.logins += 1
             link.reconciler.ready = False  # until this login's reconciliation has run
             self._spawn(self._reconcile(link, link.logins))
@@ -162,28 +173,42 @@ class NodePool:
         return changed
 
     async def _reconcile(self, link: NodeLink, login: int) -> None:
-        """A reconciliation that ends after its connection dropped (or after a newer
-        login began) does not make the node ready: the next login's does."""
-        reconciled = await link.reconciler.reconcile()
-        if reconciled and link.logins == login and link.telephony.state.logged_in:
-            link.reconciler.ready = True
-            self._on_ready()
+        """Until it succeeds, while this login lasts: a reconciliation that ends after its
+        connection dropped (or after a newer login began) does not make the node ready,
+        the next login's does. Ready, the node's loss clock stops."""
+        wait, longest = RECONCILE_RETRY
+        while link.logins == login and link.telephony.state.logged_in:
+            if await link.reconciler.reconcile():
+                if link.logins != login or not link.telephony.state.logged_in:
+                    return
+                link.reconciler.ready = True
+                link.down_since = None
+                if link.lost_timer is not None:
+                    link.lost_timer.cancel()
+                    link.lost_timer = None
+                self._on_ready()
+                return
+            log.warning("reconciliation to be tried again", node=link.id, seconds=wait)
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, longest)
 
     async def _lose_later(self, link: NodeLink, since: float) -> None:
         """The node has been away since `since`: once `lost_after` has passed, its calls
-        are settled lost. A login before then cancels this."""
+        are settled lost: those written to it (one picked and not yet written is undone
+        when its send finds the node gone). Being ready again before then cancels this."""
         await asyncio.sleep(max(0.0, since + self._lost_after - time.monotonic()))
         if link.down_since != since:  # it came back meanwhile (and may have gone again)
             return
-        held = self._capacity.held_on(link.id)
-        judged = {a.id for a in await self._store.open_attempts(link.id, link.reconciler.claims)}
+        claims = link.reconciler
+        open_ = await self._store.open_attempts(link.id, claims.claims, claims.adopted)
         if link.down_since != since:
             return
-        lost = sorted(judged | set(held))
+        held = self._capacity.held_on(link.id)
+        lost = sorted(({a.id for a in open_} | set(held)) - self.unsent)
         reason = NODE_LOST.format(node=link.id, seconds=self._lost_after)
         for attempt_id in lost:
             link.telephony.forget(attempt_id)
-            self._recorder.put(End(attempt_id, time.time(), lost=True, reason=reason))
+            self._recorder.put(End(attempt_id, time.time(), lost=True, reason=reason, node=link.id))
         if lost:
             log.warning("calls of an unreachable node settled lost", node=link.id,
                         calls=len(lost), seconds=self._lost_after)  # fmt: skip

@@ -32,6 +32,7 @@ class Reconciler:
         grace: float,
         node: str,
         claims_unassigned: bool = False,
+        adopted: str = "",
     ) -> None:
         self._store = store
         self._telephony = telephony
@@ -40,6 +41,7 @@ class Reconciler:
         self.grace = grace  # let events already on the wire arrive before judging
         self.node = node
         self.claims = claims_unassigned  # attempts stored before nodes existed are its
+        self.adopted = adopted  # and those of this unconfigured node (the old shorthand's)
         self.ready = False  # reconciled since the last login
 
     async def reconcile(self) -> bool:
@@ -66,13 +68,15 @@ class Reconciler:
                 attached += 1
             else:
                 self._telephony.forget(attempt.id)
-                self._recorder.put(End(attempt.id, time.time(), lost=True, reason=GONE))
+                self._recorder.put(
+                    End(attempt.id, time.time(), lost=True, reason=GONE, node=self.node)
+                )
                 lost += 1
         log.info("reconciled with Asterisk", node=self.node, live=attached, lost=lost)
         return True
 
     async def _open(self) -> list[OpenAttempt]:
-        return await self._store.open_attempts(self.node, self.claims)
+        return await self._store.open_attempts(self.node, self.claims, self.adopted)
 
     async def check_unconfirmed(self, attempt_id: str, ring_timeout: float) -> None:
         """An Originate got no answer, but the connection stayed up: it may have reached
@@ -92,4 +96,6 @@ class Reconciler:
             return
         log.warning("unconfirmed Originate never became a call", attempt_id=attempt_id)
         self._telephony.forget(attempt_id)
-        self._recorder.put(End(attempt_id, time.time(), lost=True, reason=UNCONFIRMED))
+        self._recorder.put(
+            End(attempt_id, time.time(), lost=True, reason=UNCONFIRMED, node=self.node)
+        )

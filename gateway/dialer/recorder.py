@@ -49,6 +49,7 @@ class CallRecorder:
         self._queue: asyncio.Queue[Change] = asyncio.Queue()
         self._busy = False  # a batch is being written (or waits to be written again)
         self.storage_problem = ""  # why the last batch could not be written, until one is
+        self.unassigned_node = UNASSIGNED  # the node of attempts stored before nodes existed
 
     def call_event(self, event: CallEvent) -> None:
         """From the telephony port, in the event loop: never blocks."""
@@ -127,7 +128,7 @@ class CallRecorder:
                       change=type(change).__name__, error=error)  # fmt: skip
         for outcome, node in applied.outcomes:
             if outcome != "answered":
-                self._metrics.calls_failed.labels(outcome, node or UNASSIGNED).inc()
+                self._metrics.calls_failed.labels(outcome, node or self.unassigned_node).inc()
         released = False
         for attempt_id in applied.ended:
             released = self._capacity.release(attempt_id) or released

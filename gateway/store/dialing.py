@@ -73,6 +73,7 @@ class Pick:
     attempt_id: str
     detail: str = ""
     node: str | None = None  # the Asterisk node it goes to
+    login: int = 0  # that node's login it was picked under (sent only during it)
 
 
 @dataclass(frozen=True)
@@ -221,18 +222,19 @@ class DialStore:
         return {r[0]: r[1] for r in rows}
 
     async def open_attempts(
-        self, node: str | None = None, with_unassigned: bool = False
+        self, node: str | None = None, with_unassigned: bool = False, adopted: str = ""
     ) -> list[OpenAttempt]:
         """The attempts not ended: all of them, or those sent to `node` (and, with
-        `with_unassigned`, those stored before nodes existed)."""
+        `with_unassigned`, those stored before nodes existed and those of node `adopted`,
+        a node no longer configured that `node` stands for)."""
         sql = (
             "SELECT a.id, a.status, c.tenant_id, c.id, a.node FROM attempts a"
             " JOIN campaigns c ON c.pk = a.campaign_pk WHERE a.status != 'ended'"
         )
         args: tuple[str, ...] = ()
         if node is not None:
-            sql += " AND (a.node = ? OR a.node IS NULL AND ?)"
-            args = (node, with_unassigned)  # type: ignore[assignment]
+            sql += " AND (a.node = ? OR ? AND (a.node IS NULL OR a.node = ?))"
+            args = (node, with_unassigned, adopted)  # type: ignore[assignment]
         rows = await self._db.fetch_all(sql, args)
         return [OpenAttempt(r[0], r[1], CampaignKey(r[2], r[3]), r[4]) for r in rows]
 

@@ -39,6 +39,7 @@ class End:
     lost: bool = False  # ended while the gateway could not hear Asterisk
     undialable: bool = False  # the Originate could not be built or sent: final at once
     reason: str = ""
+    node: str | None = None  # judged lost on this node: a no-op for an attempt on another
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,9 @@ def _apply(conn: sqlite3.Connection, changes: Sequence[Change]) -> Applied:
         conn.execute("SAVEPOINT change")
         try:
             row = _attempt(conn, change.attempt_id)
+            if row is not None and _elsewhere(row, change):
+                conn.execute("RELEASE change")
+                continue  # its id was dialled again on another node: not this one's to end
             outcome = _apply_one(conn, row, change, delta) if row is not None else None
         except Exception as exc:
             if storage_error(exc) is not None:
@@ -131,6 +135,17 @@ def _apply(conn: sqlite3.Connection, changes: Sequence[Change]) -> Applied:
     for pk in deltas:
         _complete_if_done(conn, pk)
     return applied
+
+
+def _elsewhere(row: Any, change: Change) -> bool:
+    """A node's verdict (lost) about an attempt whose id now names a call on another node
+    (an attempt undone, NotSent, and begun again elsewhere with the same id)."""
+    return (
+        isinstance(change, End)
+        and change.node is not None
+        and row["node"] is not None
+        and row["node"] != change.node
+    )
 
 
 def _apply_one(conn: sqlite3.Connection, row: Any, change: Change, delta: Delta) -> str | None:

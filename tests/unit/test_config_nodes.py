@@ -100,6 +100,8 @@ def test_a_pool_of_nodes_with_secrets_from_the_environment(tmp_path: Path) -> No
         (('nodes = ["b_2"]', 'nodes = "b_2"'), "list of node ids"),
         (('username = "gw"', 'username = "gw\\r\\nAction: Originate"'), "control characters"),
         (("weight = 2.5", "wieght = 2.5"), "unknown"),
+        (('username = "gw"', 'username = "gw\\n"'), "control characters"),  # a trailing LF too
+        (('host = "pbx-b.example"', 'host = "pbx-b.example\\n"'), "not a host name"),
         (("[ami]\nping_interval = 2.0", '[ami]\nhost = "x"'), r"\[ami\] host belong"),
         (("node_lost_after_seconds = 60", "max_concurrent_calls = 9"), "one-node shorthand"),
         (("node_lost_after_seconds = 60", "node_lost_after_seconds = 0"), "between 1 and"),

@@ -8,12 +8,18 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from gateway.daemon.metrics import Metrics
+from gateway.dialer import nodes
 from gateway.dialer.nodes import NodePool
 from gateway.dialer.recorder import CallRecorder
 from gateway.domain.calls import TelephonyState
 from gateway.domain.capacity import Capacity, NodeLimits
+from gateway.domain.model import CampaignKey
 from gateway.events import EventBus
+from gateway.store.dialing import OpenAttempt
+from tests.unit.dialer.support import until
 
 
 class StubTelephony:
@@ -90,5 +96,107 @@ async def test_a_reconciliation_outlived_by_its_login_does_not_make_the_node_rea
         await settle()
         assert pool["a"].ready and pool.usable(["a"]) == ["a"] and woken == [True]
         assert metrics.registry.get_sample_value("gateway_ami_logged_in", {"node": "a"}) == 1
+    finally:
+        await pool.close()
+
+
+class Recorded:
+    """Stands in for the CallRecorder: the changes put, in order."""
+
+    def __init__(self) -> None:
+        self.changes: list[Any] = []
+        self.unassigned_node = ""
+
+    def put(self, change: Any) -> None:
+        self.changes.append(change)
+
+    def call_event(self, event: Any) -> None:
+        pass
+
+
+class OpenOnes:
+    """The store's open attempts, and who asked for which."""
+
+    def __init__(self, attempts: list[OpenAttempt]) -> None:
+        self.attempts = attempts
+        self.asked: list[tuple[Any, ...]] = []
+
+    async def open_attempts(self, *args: Any) -> list[OpenAttempt]:
+        self.asked.append(args)
+        if not args:
+            return list(self.attempts)
+        node, unassigned, adopted = args
+        return [a for a in self.attempts if a.node == node or (unassigned and a.node in
+                (None, adopted))]  # fmt: skip
+
+
+KEY = CampaignKey(1, "c1")
+
+
+def two_nodes(store: Any, recorder: Any, lost_after: float = 300.0) -> tuple[NodePool, ...]:
+    a, b = NodeLimits("a", 10, 10.0), NodeLimits("b", 10, 10.0)
+    capacity = Capacity([a, b], 0.0)
+    pool = NodePool([(a, StubTelephony()), (b, StubTelephony())], store, capacity, recorder,
+                    Metrics(), lost_after, lambda: None)  # fmt: skip
+    return pool, capacity  # type: ignore[return-value]
+
+
+async def test_at_start_attempts_go_to_their_node_or_the_first_and_unknown_ones_are_lost() -> None:
+    store = OpenOnes([
+        OpenAttempt("old", "originated", KEY, None),  # stored before nodes existed
+        OpenAttempt("short", "connected", KEY, "default"),  # the shorthand's, now a pool
+        OpenAttempt("on-b", "originated", KEY, "b"),
+        OpenAttempt("gone", "originated", KEY, "c"),  # a node taken out of the file
+    ])  # fmt: skip
+    recorder = Recorded()
+    pool, capacity = two_nodes(store, recorder)
+    await pool.hold_open_attempts()
+    assert sorted(capacity.held_on("a")) == ["old", "short"]
+    assert capacity.held_on("b") == ["on-b"]
+    assert [(c.attempt_id, c.lost) for c in recorder.changes] == [("gone", True)]
+    assert "'c' is no longer configured" in recorder.changes[0].reason
+    assert recorder.unassigned_node == "a"
+    # Each node's reconciliation judges its own; the first also the old and the shorthand's.
+    assert [a.id for a in await pool["a"].reconciler._open()] == ["old", "short"]
+    assert [a.id for a in await pool["b"].reconciler._open()] == ["on-b"]
+
+
+async def test_a_node_that_never_logs_in_has_its_written_calls_lost_on_time() -> None:
+    store = OpenOnes([OpenAttempt("x", "originated", KEY, "b")])
+    recorder = Recorded()
+    pool, capacity = two_nodes(store, recorder, lost_after=0.3)
+    await pool.hold_open_attempts()
+    capacity.hold("y", KEY, "b")  # picked, not yet written: its send undoes it
+    pool.unsent.add("y")
+    await pool.start()
+    try:
+        pool["a"].telephony.change(logged_in=True)  # type: ignore[attr-defined]
+        await settle()
+        pool["a"].telephony.listings[0].set_result(set())  # type: ignore[attr-defined]
+        await until(lambda: bool(recorder.changes), 5, "b's call lost")
+        assert [(c.attempt_id, c.lost, c.node) for c in recorder.changes] == [("x", True, "b")]
+        assert "node 'b' was unreachable for 0.3 s" in recorder.changes[0].reason
+        assert pool["a"].ready and not pool["b"].ready
+    finally:
+        await pool.close()
+
+
+async def test_a_failed_reconciliation_is_tried_again_while_the_login_lasts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(nodes, "RECONCILE_RETRY", (0.01, 0.02))
+    store = OpenOnes([])
+    pool, _ = two_nodes(store, Recorded(), lost_after=0.2)
+    telephony: Any = pool["a"].telephony
+    await pool.start()
+    try:
+        telephony.change(logged_in=True)
+        await settle()
+        telephony.listings[0].set_exception(TimeoutError("CoreShowChannels: no answer"))
+        await until(lambda: len(telephony.listings) == 2, 5, "a second listing")
+        assert not pool["a"].ready
+        telephony.listings[1].set_result(set())
+        await settle()
+        assert pool["a"].ready and pool["a"].lost_timer is None and pool["a"].down_since is None
     finally:
         await pool.close()
