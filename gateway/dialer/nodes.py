@@ -203,11 +203,13 @@ class NodePool:
         open_ = await self._store.open_attempts(link.id, claims.claims, claims.adopted)
         if link.down_since != since:
             return
-        held = self._capacity.held_on(link.id)
-        lost = sorted(({a.id for a in open_} | set(held)) - self.unsent)
+        campaigns = {a.id: a.campaign for a in open_}
+        campaigns.update(self._capacity.held_campaigns(link.id))
+        lost = sorted(set(campaigns) - self.unsent)
         reason = NODE_LOST.format(node=link.id, seconds=self._lost_after)
         for attempt_id in lost:
             link.telephony.forget(attempt_id)
+            link.reconciler.written_off[attempt_id] = campaigns[attempt_id]
             self._recorder.put(End(attempt_id, time.time(), lost=True, reason=reason, node=link.id))
         if lost:
             log.warning("calls of an unreachable node settled lost", node=link.id,

@@ -13,6 +13,7 @@ import structlog
 from gateway.dialer.recorder import CallRecorder
 from gateway.domain.calls import Telephony
 from gateway.domain.capacity import Capacity
+from gateway.domain.model import CampaignKey
 from gateway.store.dialing import DialStore, End, OpenAttempt
 
 log = structlog.get_logger(__name__)
@@ -43,6 +44,9 @@ class Reconciler:
         self.claims = claims_unassigned  # attempts stored before nodes existed are its
         self.adopted = adopted  # and those of this unconfigured node (the old shorthand's)
         self.ready = False  # reconciled since the last login
+        # Calls settled lost while the node was away too long (their attempts ended): if
+        # Asterisk still has one when the node returns, it holds a place until it hangs up.
+        self.written_off: dict[str, CampaignKey] = {}
 
     async def reconcile(self) -> bool:
         """True once reconciled; False if the connection dropped again (the next login
@@ -72,7 +76,15 @@ class Reconciler:
                     End(attempt.id, time.time(), lost=True, reason=GONE, node=self.node)
                 )
                 lost += 1
-        log.info("reconciled with Asterisk", node=self.node, live=attached, lost=lost)
+        alive = 0
+        for attempt_id, campaign in self.written_off.items():
+            if attempt_id in live and attempt_id not in tracked:
+                self._capacity.hold(attempt_id, campaign, self.node)  # freed by its Hangup
+                self._telephony.track(attempt_id, answered=True)
+                alive += 1
+        self.written_off.clear()
+        log.info("reconciled with Asterisk", node=self.node, live=attached, lost=lost,
+                 written_off_alive=alive)  # fmt: skip
         return True
 
     async def _open(self) -> list[OpenAttempt]:

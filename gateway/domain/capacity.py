@@ -114,6 +114,10 @@ class Capacity:
         """The attempts holding a place on the node."""
         return [attempt for attempt, (_, on) in self._held.items() if on == node]
 
+    def held_campaigns(self, node: str) -> dict[str, CampaignKey]:
+        """The attempts holding a place on the node, with their campaigns."""
+        return {attempt: key for attempt, (key, on) in self._held.items() if on == node}
+
     # -- deciding -------------------------------------------------------------------------
 
     def _with_room(self, nodes: Collection[str]) -> list[NodeLimits]:

@@ -130,11 +130,19 @@ async def test_a_node_that_goes_away_gets_no_calls_and_its_calls_are_lost_after_
     assert Counter(a.phone for fake in (a, b) for a in fake.originates) == dict.fromkeys(phones, 1)
     assert sorted(call.phone for call in b.originates) == sorted(on_b)
 
-    # b comes back: reconciled first (its lost calls are not taken back), then dialled.
+    # b comes back: reconciled first, then dialled. Its two calls, settled while it was
+    # away, are still up on it: they hold b's places (its cap is 2) until they hang up.
     b.hold_answered = False
     await b.come_up()
     await until(lambda: client.app[NODE_STATES]()["b"]["state"] == "ready", 10, "b back")
     assert_reconciled_before_dialling(b, 2)
+    assert sorted(call.phone for call in b.live()) == sorted(on_b)
+    assert client.app[NODE_STATES]()["b"]["calls_in_flight"] == 2
+    for call in b.live():
+        await b.hang_up(call.id)
+    await until(lambda: client.app[NODE_STATES]()["b"]["calls_in_flight"] == 0, 5,
+                "b's places freed by the hangups")  # fmt: skip
+    assert (await contacts(api, cid))[on_b[0]]["talk_seconds"] is None  # settled, unchanged
     more = [number(i, 1) for i in range(20, 24)]
     second = await create(api, more, max_concurrent_calls=4)
     await command(api, second, "start")
