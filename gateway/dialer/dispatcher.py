@@ -77,9 +77,8 @@ class Dispatcher:
         )  # fmt: skip
         # The nodes that carry each phone number's trunk (a number not configured: all of
         # them, and its Originate cannot be built: the attempt fails as not dialable).
-        everywhere = tuple(limit.id for limit in limits)
         self._carriers = {n.id: config.nodes_for(n.id) for n in config.phone_numbers}
-        self._everywhere = everywhere
+        self._everywhere = tuple(limit.id for limit in limits)
         self._windows = CallingWindows(config.calling_window)
         self._running: dict[CampaignKey, RunningCampaign] = {}
         self._halted: dict[CampaignKey, int] = {}  # paused/stopped by the API, at epoch

@@ -106,14 +106,6 @@ class Capacity:
                 counts[node] = calls
         return counts
 
-    def node_of(self, attempt_id: str) -> str | None:
-        held = self._held.get(attempt_id)
-        return held[1] if held else None
-
-    def held_on(self, node: str) -> list[str]:
-        """The attempts holding a place on the node."""
-        return [attempt for attempt, (_, on) in self._held.items() if on == node]
-
     def held_campaigns(self, node: str) -> dict[str, CampaignKey]:
         """The attempts holding a place on the node, with their campaigns."""
         return {attempt: key for attempt, (key, on) in self._held.items() if on == node}

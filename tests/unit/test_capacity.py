@@ -108,10 +108,12 @@ def test_releases_free_the_node_and_the_campaign() -> None:
     capacity = Capacity([A, B], now=0.0)
     capacity.hold("x", campaign().key, "b")
     capacity.hold("x", campaign().key, "b")  # held twice: counted once
-    assert (capacity.node_in_flight("b"), capacity.held_on("b"), capacity.node_of("x")) == (
-        1, ["x"], "b",
+    assert (capacity.node_in_flight("b"), capacity.held_campaigns("b")) == (
+        1, {"x": campaign().key},
     )  # fmt: skip
     assert capacity.release("x") is True
     assert capacity.release("x") is False
-    assert (capacity.node_in_flight("b"), capacity.in_flight(), capacity.held_on("b")) == (0, 0, [])
+    assert (capacity.node_in_flight("b"), capacity.in_flight(), capacity.held_campaigns("b")) == (
+        0, 0, {},
+    )  # fmt: skip
     assert capacity.by_node(campaign().key) == {"a": 0, "b": 0}

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from gateway.daemon.metrics import Metrics
 from gateway.dialer import nodes
@@ -64,9 +65,9 @@ class NoAttempts:
         return []
 
 
-async def settle() -> None:
-    for _ in range(5):
-        await asyncio.sleep(0)
+def listed(telephony: StubTelephony, count: int) -> Callable[[], bool]:
+    """The node's reconciliations have asked Asterisk for its channels `count` times."""
+    return lambda: len(telephony.listings) == count
 
 
 async def test_a_reconciliation_outlived_by_its_login_does_not_make_the_node_ready() -> None:
@@ -82,19 +83,21 @@ async def test_a_reconciliation_outlived_by_its_login_does_not_make_the_node_rea
     await pool.start()
     try:
         telephony.change(logged_in=True)  # login 1: its reconciliation lists the channels
-        await settle()
-        assert len(telephony.listings) == 1 and pool["a"].state() == "reconciling"
+        await until(listed(telephony, 1), 5, "login 1's listing")
+        assert pool["a"].state() == "reconciling"
         telephony.change(logged_in=False)
         telephony.change(logged_in=True)  # login 2 begins its own
         telephony.change(logged_in=True)  # a second notice of the same login: no third
-        await settle()
-        assert len(telephony.listings) == 2
-        telephony.listings[0].set_result(set())  # login 1's listing answers late
-        await settle()
+        await until(listed(telephony, 2), 5, "login 2's listing")
+        with capture_logs() as logs:
+            telephony.listings[0].set_result(set())  # login 1's listing answers late
+            await until(lambda: any(e["event"] == "reconciled with Asterisk" for e in logs),
+                        5, "login 1's reconciliation ended")  # fmt: skip
         assert not pool["a"].ready and pool.usable(["a"]) == [] and woken == []
+        assert len(telephony.listings) == 2
         telephony.listings[1].set_result(set())
-        await settle()
-        assert pool["a"].ready and pool.usable(["a"]) == ["a"] and woken == [True]
+        await until(lambda: pool["a"].ready, 5, "ready after login 2's reconciliation")
+        assert pool.usable(["a"]) == ["a"] and woken == [True]
         assert metrics.registry.get_sample_value("gateway_ami_logged_in", {"node": "a"}) == 1
     finally:
         await pool.close()
@@ -151,8 +154,8 @@ async def test_at_start_attempts_go_to_their_node_or_the_first_and_unknown_ones_
     recorder = Recorded()
     pool, capacity = two_nodes(store, recorder)
     await pool.hold_open_attempts()
-    assert sorted(capacity.held_on("a")) == ["old", "short"]
-    assert capacity.held_on("b") == ["on-b"]
+    assert sorted(capacity.held_campaigns("a")) == ["old", "short"]
+    assert list(capacity.held_campaigns("b")) == ["on-b"]
     assert [(c.attempt_id, c.lost) for c in recorder.changes] == [("gone", True)]
     assert "'c' is no longer configured" in recorder.changes[0].reason
     assert recorder.unassigned_node == "a"
@@ -170,13 +173,15 @@ async def test_a_node_that_never_logs_in_has_its_written_calls_lost_on_time() ->
     pool.unsent.add("y")
     await pool.start()
     try:
-        pool["a"].telephony.change(logged_in=True)  # type: ignore[attr-defined]
-        await settle()
-        pool["a"].telephony.listings[0].set_result(set())  # type: ignore[attr-defined]
+        telephony: Any = pool["a"].telephony
+        telephony.change(logged_in=True)
+        await until(listed(telephony, 1), 5, "node a's listing")
+        telephony.listings[0].set_result(set())
+        await until(lambda: pool["a"].ready, 5, "node a ready")
         await until(lambda: bool(recorder.changes), 5, "b's call lost")
         assert [(c.attempt_id, c.lost, c.node) for c in recorder.changes] == [("x", True, "b")]
         assert "node 'b' was unreachable for 0.3 s" in recorder.changes[0].reason
-        assert pool["a"].ready and not pool["b"].ready
+        assert not pool["b"].ready
     finally:
         await pool.close()
 
@@ -191,12 +196,12 @@ async def test_a_failed_reconciliation_is_tried_again_while_the_login_lasts(
     await pool.start()
     try:
         telephony.change(logged_in=True)
-        await settle()
+        await until(listed(telephony, 1), 5, "the first listing")
         telephony.listings[0].set_exception(TimeoutError("CoreShowChannels: no answer"))
-        await until(lambda: len(telephony.listings) == 2, 5, "a second listing")
+        await until(listed(telephony, 2), 5, "a second listing")
         assert not pool["a"].ready
         telephony.listings[1].set_result(set())
-        await settle()
-        assert pool["a"].ready and pool["a"].lost_timer is None and pool["a"].down_since is None
+        await until(lambda: pool["a"].ready, 5, "ready after the second listing")
+        assert pool["a"].lost_timer is None and pool["a"].down_since is None
     finally:
         await pool.close()
