@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -445,5 +446,9 @@ def _describe(exc: BaseException | None) -> str:
         return "unknown error"
     if isinstance(exc, TimeoutError):
         return "timed out connecting to AMI"
+    if isinstance(exc, OSError) and exc.errno:
+        # The class of error only: asyncio's text names the peer's address, and this
+        # text is shown on the unauthenticated /readyz (the log lines carry host and port).
+        return f"{type(exc).__name__}: {os.strerror(exc.errno)}"
     text = str(exc) or type(exc).__name__
     return text if isinstance(exc, AmiError) else f"{type(exc).__name__}: {text}"

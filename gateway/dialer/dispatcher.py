@@ -145,10 +145,22 @@ class Dispatcher:
         per_second = len(recent) / RATE_WINDOW if recent else 0.0
         return {
             "calls_in_flight": self._capacity.in_flight(key),
-            "calls_by_node": self._capacity.by_node(key),
+            "calls_by_node": self._calls_by_node(key),
             "calls_per_second": per_second,
             "waiting_for_window": self._windows.waiting(key),
         }
+
+    def _calls_by_node(self, key: CampaignKey) -> dict[str, int]:
+        """The campaign's calls in flight on each node that carries its number (a tenant
+        sees no other node)."""
+        run = self._running.get(key)
+        carriers = (
+            self._everywhere
+            if run is None
+            else self._carriers.get(run.campaign.phone_number_id, self._everywhere)
+        )
+        counts = self._capacity.by_node(key)
+        return {node: counts[node] for node in carriers if node in counts}
 
     def metric_families(self) -> list[GaugeMetricFamily]:
         """Read at scrape time: calls in flight, cap saturation, AMI reconnects."""

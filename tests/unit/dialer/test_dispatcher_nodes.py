@@ -5,6 +5,7 @@ tests/integration/test_nodes.py."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -14,7 +15,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from gateway.config import AsteriskNode, PhoneNumber
-from gateway.http.keys import NODE_STATES, READINESS
+from gateway.http.keys import LIVE_STATS, NODE_STATES, READINESS
 from tests.helpers import new_tenant
 from tests.unit.dialer.harness import (
     Env,
@@ -195,6 +196,15 @@ async def test_a_number_carried_by_one_node_dials_only_through_it(
     assert response.status == 200
     body = await response.json()
     assert body["nodes"]["a"]["state"] == "ready" and body["nodes"]["b"]["state"] == "connecting"
+    await until(lambda: "refused" in str(client.app[NODE_STATES]()["b"].get("error")), 10,
+                "b's reconnect refused")  # fmt: skip
+    body = await (await client.get("/readyz")).json()
+    assert body["nodes"]["b"]["error"] == "ConnectionRefusedError: Connection refused"
+    assert str(b.port) not in json.dumps(body)  # no key needed: no address shown
+    # The campaign's metrics name only the nodes that carry its number.
+    dispatcher = client.app[READINESS].__self__
+    key = next(k for k in dispatcher._running if k.campaign_id == waiting)
+    assert client.app[LIVE_STATS](key)["calls_by_node"] == {"b": 0}
     await a.go_down()
     await until(lambda: client.app[READINESS]()["ami"] != "", 5, "no node ready")
     response = await client.get("/readyz")
