@@ -34,6 +34,8 @@ class _CampaignWindows:
     deferred: dict[ZoneSet, datetime] = field(default_factory=dict)  # bulk-deferred until
     waiting: int = 0
     counted_at: float = float("-inf")
+    # zone list: (the minute, its local times) for the `dialled` decisions of that minute
+    shown: dict[ZoneSet, tuple[datetime, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -124,11 +126,18 @@ class CallingWindows:
     def dialled_detail(
         self, campaign: Campaign, zone_set: ZoneSet, attempt: int, now: datetime
     ) -> str:
-        zones = self.zones(campaign, zone_set)
-        shown = local_times(zones[:_ZONES_NAMED], now)
-        if len(zones) > _ZONES_NAMED:
-            shown += f" and {len(zones) - _ZONES_NAMED} more"
-        return f"attempt {attempt}; inside {self._of(campaign).window} at {shown}"
+        kept = self._of(campaign)
+        minute = now.replace(second=0, microsecond=0)
+        cached = kept.shown.get(zone_set)
+        if cached is not None and cached[0] == minute:  # every call of a minute reads alike
+            shown = cached[1]
+        else:
+            zones = self.zones(campaign, zone_set)
+            shown = local_times(zones[:_ZONES_NAMED], now)
+            if len(zones) > _ZONES_NAMED:
+                shown += f" and {len(zones) - _ZONES_NAMED} more"
+            kept.shown[zone_set] = (minute, shown)
+        return f"attempt {attempt}; inside {kept.window} at {shown}"
 
     # -- what the dispatcher asks at each refresh, and when it finds a closed one ----------
 

@@ -373,12 +373,17 @@ def _settle_set_apart(
 
 
 def _complete_if_done(conn: sqlite3.Connection, pk: int) -> None:
-    campaign = campaign_from_row(
-        conn.execute("SELECT * FROM campaigns WHERE pk = ?", (pk,)).fetchone()
-    )
-    counts = campaign.counts
-    transition = complete_if_done(campaign.status, counts.pending, counts.in_flight)
+    # Run after every batch of changes: read only what the rule needs (the whole row and
+    # its JSON only when the campaign does complete).
+    status, pending, in_flight = conn.execute(
+        "SELECT status, n_pending, n_originated + n_connected FROM campaigns WHERE pk = ?",
+        (pk,),
+    ).fetchone()
+    transition = complete_if_done(CampaignStatus(status), pending, in_flight)
     if transition is not None:
+        campaign = campaign_from_row(
+            conn.execute("SELECT * FROM campaigns WHERE pk = ?", (pk,)).fetchone()
+        )
         apply_transition(conn, campaign, transition, format_time(datetime.now(UTC)))
 
 
