@@ -24,9 +24,7 @@ def test_the_detail_names_the_local_times_of_its_minute() -> None:
     windows = CallingWindows(DailyWindow.between("08:00", "21:00"))
     at = datetime(2026, 12, 2, 20, 3, 5, tzinfo=UTC)
     first = windows.dialled_detail(CAMPAIGN, 0, 1, at)
-    assert first == (
-        "attempt 1; inside 08:00-21:00 at 14:03 America/Chicago, 13:03 America/Denver"
-    )
+    assert first == ("attempt 1; inside 08:00-21:00 at 14:03 America/Chicago, 13:03 America/Denver")
     # Same minute, another attempt: same local times, its own attempt number.
     same = windows.dialled_detail(CAMPAIGN, 0, 2, at.replace(second=59))
     assert same == first.replace("attempt 1", "attempt 2")
