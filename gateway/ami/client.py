@@ -18,14 +18,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import os
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import structlog
 
+from gateway.ami.errors import (
+    AmiActionTimeout,
+    AmiDisconnected,
+    AmiError,
+    AmiNotConnected,
+    AmiState,
+    describe,
+    redact,
+)
 from gateway.ami.protocol import AmiParser, Message, encode_action
 
 __all__ = [
@@ -43,32 +51,6 @@ log = structlog.get_logger(__name__)
 
 EventHandler = Callable[[Message], None]
 AUTH_FAILED = "authentication failed"
-
-
-class AmiError(Exception):
-    """Base of the client's errors."""
-
-
-class AmiNotConnected(AmiError):
-    """Not logged in: the action was not sent."""
-
-
-class AmiDisconnected(AmiError):
-    """The connection ended after the action was written: it may have reached Asterisk."""
-
-
-class AmiActionTimeout(AmiError):
-    """No response in time. The action was written and may have reached Asterisk."""
-
-
-@dataclass(frozen=True)
-class AmiState:
-    """The connection's health. `reconnects` counts connection attempts after the first."""
-
-    connected: bool = False
-    logged_in: bool = False
-    last_error: str = ""
-    reconnects: int = 0
 
 
 class _AuthFailed(Exception):
@@ -335,7 +317,7 @@ class AmiClient:
                 )
                 delay_floor = self.auth_retry_interval
             except (OSError, TimeoutError, AmiError, EOFError) as exc:
-                self._set_error(_describe(exc))
+                self._set_error(describe(exc))
             except ValueError:
                 # encode_action refused the Login (e.g. a control character in the
                 # secret); its message names the header, never the value.
@@ -343,7 +325,7 @@ class AmiClient:
                 delay_floor = self.auth_retry_interval
             except Exception as exc:
                 self.logger.exception("ami.session_failed")
-                self._set_error(_describe(exc))
+                self._set_error(describe(exc))
             finally:
                 await self._teardown("connection lost")
             if self._closing:
@@ -391,7 +373,7 @@ class AmiClient:
             if reader_task.done() and reader_task.exception() is None:
                 self._set_error("connection closed by Asterisk")
             elif reader_task.done():
-                self._set_error(_describe(reader_task.exception()))
+                self._set_error(describe(reader_task.exception()))
             return logged_in_at
         finally:
             for task in (reader_task, ping_task):
@@ -431,24 +413,3 @@ class AmiClient:
                 async with asyncio.timeout(1.0):
                     await writer.wait_closed()
         self._set_state(connected=False, logged_in=False)
-
-
-def redact(action: Mapping[str, str | Sequence[str]]) -> dict[str, str | Sequence[str]]:
-    """A copy of `action` safe to log: the Secret (and any Key) is masked."""
-    return {k: "***" if k.lower() in _SECRET_HEADERS else v for k, v in action.items()}
-
-
-_SECRET_HEADERS = frozenset({"secret", "key"})
-
-
-def _describe(exc: BaseException | None) -> str:
-    if exc is None:
-        return "unknown error"
-    if isinstance(exc, TimeoutError):
-        return "timed out connecting to AMI"
-    if isinstance(exc, OSError) and exc.errno:
-        # The class of error only: asyncio's text names the peer's address, and this
-        # text is shown on the unauthenticated /readyz (the log lines carry host and port).
-        return f"{type(exc).__name__}: {os.strerror(exc.errno)}"
-    text = str(exc) or type(exc).__name__
-    return text if isinstance(exc, AmiError) else f"{type(exc).__name__}: {text}"
