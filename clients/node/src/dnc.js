@@ -14,9 +14,12 @@ export class Dnc {
     this.#transport = transport;
   }
 
-  /** `{ numbers: [{ phone_number, reason, created_at }], total }`; `phoneNumber` looks one up. */
-  async list({ limit, offset, phoneNumber } = {}) {
-    const query = { limit, offset, phone_number: phoneNumber };
+  /**
+   * `{ numbers: [{ phone_number, reason, created_at }], total }`, paged by `limit` with
+   * `offset` or the reference's `page`; `phoneNumber` looks one up.
+   */
+  async list({ limit, offset, page, phoneNumber } = {}) {
+    const query = { limit, offset, page, phone_number: phoneNumber };
     return this.#transport.request("GET", "/dnc", { query });
   }
 

@@ -68,6 +68,13 @@ export function errorFor(status, text, { statusText = "", retryAfter = null } = 
   if (!message) {
     message = (body === null ? String(text ?? "").trim().slice(0, 500) : "") || statusText;
   }
+  if (status === 413) {
+    // aiohttp's own refusal (or a proxy's): its text names no limit and no way out.
+    message =
+      `request body too large (${message || "HTTP 413"}): over what the gateway, or a proxy ` +
+      "before it, accepts in one request; dnc.add() sends JSON of at most 1 MiB, " +
+      "dnc.import() streams a CSV";
+  }
   const Kind = status >= 500 ? ServerError : (BY_STATUS.get(status) ?? GatewayError);
   const options = { status, body };
   if (Kind === RateLimitError) options.retryAfter = parseRetryAfter(retryAfter);

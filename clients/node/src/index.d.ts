@@ -35,7 +35,14 @@ export type Outcome =
   | "failed"
   | "lost"
   | "do_not_call"
+  | "machine"
   | (string & {});
+/** What a contact event's `outcome` may say: an Outcome, or `not_sent` (an Originate that never left). */
+export type EventOutcome = Outcome | "not_sent";
+/** The outcomes `retry_on` may name (`machine`: answered by a machine, no machine agent). */
+export type RetryOutcome = "busy" | "no_answer" | "congestion" | "failed" | "machine" | (string & {});
+/** Who answered, per answering-machine detection (AMDSTATUS HUMAN, MACHINE; NOTSURE, HANGUP: unknown). */
+export type AnsweredBy = "human" | "machine" | "unknown";
 
 export interface Counts {
   total: number;
@@ -61,14 +68,18 @@ export interface Campaign {
   created_at: string;
   started_at: string | null;
   completed_at: string | null;
-  created_by: string | null;
+  created_by: string;
   max_calls_per_second: number | null;
   ring_timeout_seconds: number;
   timezone: string;
   calling_window_start: string | null;
   calling_window_end: string | null;
   /** The outcomes a failed attempt is retried on. */
-  retry_on: Array<"busy" | "no_answer" | "congestion" | "failed" | (string & {})>;
+  retry_on: RetryOutcome[];
+  /** Answering-machine detection. */
+  amd: "on" | "off";
+  /** The agent that takes calls answered by a machine; null: a machine is hung up on. */
+  machine_agent_id: string | null;
   custom_field_names: string[];
   duplicates: number;
   counts: Counts;
@@ -94,13 +105,13 @@ export interface CampaignList {
   total: number;
 }
 
-export interface Contact {
+/** A contact's fields but `attempts` (a count in a list, the attempts themselves in getContact()). */
+export interface ContactFields {
   id: number;
   campaign_id: string;
   phone_number: string;
   status: ContactStatus;
   custom_fields: Record<string, string>;
-  attempts: number;
   last_outcome: Outcome | null;
   hangup_cause: number | null;
   hangup_cause_text: string | null;
@@ -111,12 +122,23 @@ export interface Contact {
   /** The zones its calling window is evaluated in. */
   timezones: string[];
   opted_out: boolean;
+  /** Who answered its last attempt (null when AMD is off or the call was not answered). */
+  answered_by: AnsweredBy | null;
+  /** AMDCAUSE as Asterisk gave it, e.g. "HUMAN-800-800" (null without a verdict). */
+  amd_cause: string | null;
   /** The Asterisk node its latest attempt went to (null before its first attempt). */
   node: string | null;
   row_number: number;
   created_at: string;
-  updated_at: string;
+  /** Its last change (null until its first: a contact never dialled). */
+  updated_at: string | null;
   [field: string]: unknown;
+}
+
+/** A contact as listContacts() gives it. */
+export interface Contact extends ContactFields {
+  /** Attempts made so far. */
+  attempts: number;
 }
 
 export interface ContactList {
@@ -134,6 +156,9 @@ export interface Attempt {
   talk_seconds: number | null;
   /** The Asterisk node it was sent to. */
   node: string | null;
+  /** Who answered it, per answering-machine detection (gateways that report it per attempt). */
+  answered_by?: AnsweredBy | null;
+  amd_cause?: string | null;
   [field: string]: unknown;
 }
 
@@ -145,7 +170,7 @@ export interface Decision {
 }
 
 /** getContact(): the contact with its attempts and the trail of decisions, oldest first. */
-export interface ContactDetail extends Omit<Contact, "attempts"> {
+export interface ContactDetail extends ContactFields {
   /** Its attempts (Contact's `attempts` count is `attempts_made` here). */
   attempts: Attempt[];
   attempts_made: number;
@@ -183,7 +208,7 @@ export interface CreateCampaignOptions {
   /** HH:MM */
   callingWindowEnd?: string;
   /** Outcomes to retry (sent comma-separated as `retry_on`). */
-  retryOn?: Array<"busy" | "no_answer" | "congestion" | "failed" | (string & {})> | string;
+  retryOn?: RetryOutcome[] | string;
   /** Answering-machine detection: true / "on", false / "off". */
   amd?: boolean | "on" | "off";
   machineAgentId?: string;
@@ -200,31 +225,114 @@ export interface ListContactsOptions extends Paging {
   status?: ContactStatus;
 }
 
+/** `campaign`: a status change (stored, with an id). */
 export interface CampaignEventData {
   campaign_id: string;
-  from: string;
-  to: string;
+  from: CampaignStatus;
+  to: CampaignStatus;
   time: string;
   [field: string]: unknown;
 }
 
-export interface ContactEventData extends CampaignEventData {
+/** `contact`: a contact's transition (stored, with an id). */
+export interface ContactEventData {
+  campaign_id: string;
+  contact_id: number;
+  phone_number: string;
+  from: ContactStatus;
+  to: ContactStatus;
+  /** Its attempt's number (0 before the first). */
+  attempt: number;
+  outcome: EventOutcome | null;
+  hangup_cause: number | null;
+  time: string;
+  /** The SIP answer code of the attempt's end, when there was one. */
+  sip_code?: string;
+  /** Why the attempt ended so, when the gateway knows (e.g. an Originate refused). */
+  reason?: string;
+  /** Set once answering-machine detection judged the call. */
+  answered_by?: AnsweredBy;
+  /** The Asterisk node of the attempt (absent on a transition no attempt made). */
+  node?: string;
+  [field: string]: unknown;
+}
+
+/** `amd`: answering-machine detection judged an answered call (stored, with an id). */
+export interface AmdEventData {
+  campaign_id: string;
   contact_id: number;
   phone_number: string;
   attempt: number;
-  outcome: Outcome | null;
-  hangup_cause: number | null;
-  sip_code?: string;
-  /** The Asterisk node of the attempt (absent on a transition no attempt made). */
-  node?: string;
+  answered_by: AnsweredBy;
+  amd_cause: string | null;
+  time: string;
+  [field: string]: unknown;
 }
 
-/** One Server-Sent Event. `id` is set on stored (replayable) events, null on metrics and end. */
-export interface GatewayEvent<T = any> {
+/** `opt_out`: the person asked during the call not to be called again (stored, with an id). */
+export interface OptOutEventData {
+  campaign_id: string;
+  contact_id: number;
+  phone_number: string;
+  time: string;
+  [field: string]: unknown;
+}
+
+/** `metrics`: a snapshot every 2 s while the campaign runs, and one before `end` (no id). */
+export interface MetricsEventData {
+  campaign_id: string;
+  status: CampaignStatus;
+  counts: Counts;
+  /** Contacts originated or connected. */
+  in_flight: number;
+  answer_rate: number | null;
+  average_talk_seconds: number | null;
+  /** The share of judged calls answered by a machine (null before the first verdict). */
+  machine_rate: number | null;
+  calls_per_second: number;
+  /** Contacts due but outside their calling window. */
+  waiting_for_window: number;
+  /** Its calls the dialler holds (absent from a gateway that does not dial). */
+  calls_in_flight?: number;
+  /** Its calls in flight on each Asterisk node that carries its number. */
+  calls_by_node?: Record<string, number>;
+  [field: string]: unknown;
+}
+
+/** `end`: the last event (no id): the campaign is terminal, or was deleted. */
+export interface EndEventData {
+  campaign_id: string;
+  status: "completed" | "stopped" | "deleted";
+  [field: string]: unknown;
+}
+
+/** Each event type the gateway sends, and its `data`. (Its `: heartbeat` comments are not events.) */
+export interface EventDataByType {
+  contact: ContactEventData;
+  campaign: CampaignEventData;
+  amd: AmdEventData;
+  opt_out: OptOutEventData;
+  metrics: MetricsEventData;
+  end: EndEventData;
+}
+export type EventType = keyof EventDataByType;
+/** The stored (replayable) event types: their `id` is the store's number. */
+export type StoredEventType = "contact" | "campaign" | "amd" | "opt_out";
+
+/**
+ * One Server-Sent Event, narrowed by `event`: `id` is a number on stored events, null on
+ * metrics and end; `data` is parsed from its JSON.
+ */
+export type GatewayEvent<K extends EventType = EventType> = K extends EventType
+  ? { id: K extends StoredEventType ? number : null; event: K; data: EventDataByType[K] }
+  : never;
+
+/** An event as the SSE parser reads it, before it is known to be one of the gateway's. */
+export interface SSEEvent {
   id: number | null;
-  event: "campaign" | "contact" | "opt_out" | "metrics" | "end" | (string & {});
+  event: string;
   /** Parsed from the event's JSON (the text itself if it is not JSON). */
-  data: T;
+  data: unknown;
 }
 
 export interface ReconnectInfo {
@@ -256,8 +364,8 @@ export interface ExportOptions extends ListContactsOptions {
   signal?: AbortSignal;
 }
 
-export declare class Campaigns {
-  private constructor();
+/** `client.campaigns` (a type only: reach it through a Client). */
+export interface Campaigns {
   list(options?: Paging): Promise<CampaignList>;
   create(options: CreateCampaignOptions): Promise<CreatedCampaign>;
   get(id: string): Promise<Campaign>;
@@ -275,7 +383,8 @@ export declare class Campaigns {
 
 export interface DncEntry {
   phone_number: string;
-  reason: string | null;
+  /** "" when none was given. */
+  reason: string;
   created_at: string;
   [field: string]: unknown;
 }
@@ -290,15 +399,13 @@ export interface DncAddResult {
   already: number;
 }
 
-export interface DncListOptions {
-  limit?: number;
-  offset?: number;
+export interface DncListOptions extends Paging {
   /** Look up one number (normalised by the server). */
   phoneNumber?: string;
 }
 
-export declare class Dnc {
-  private constructor();
+/** `client.dnc` (a type only: reach it through a Client). */
+export interface Dnc {
   list(options?: DncListOptions): Promise<DncList>;
   add(phoneNumbers: string[] | string, options?: { reason?: string }): Promise<DncAddResult>;
   /** A CSV with a phone_number column, streamed in the file field `numbers`. */
@@ -348,7 +455,16 @@ export interface ErrorBody {
   [field: string]: unknown;
 }
 
+export interface GatewayErrorOptions {
+  /** The HTTP status; null (the default) when no response came. */
+  status?: number | null;
+  /** The JSON error body; anything but a plain object is kept as {}. */
+  body?: unknown;
+  cause?: unknown;
+}
+
 export declare class GatewayError extends Error {
+  constructor(message: string, options?: GatewayErrorOptions);
   /** The HTTP status; null when no response came. */
   readonly status: number | null;
   /** The server's message. */
@@ -376,6 +492,7 @@ export declare class ConflictError extends GatewayError {
 }
 /** 429: `retryAfter` in seconds when the server sent Retry-After. */
 export declare class RateLimitError extends GatewayError {
+  constructor(message: string, options?: GatewayErrorOptions & { retryAfter?: number | null });
   readonly status: 429;
   readonly retryAfter: number | null;
 }
@@ -392,5 +509,5 @@ export declare class ConnectionError extends GatewayError {
 export declare class SSEParser {
   /** The last id seen, also from an id-only block. */
   lastId: number | null;
-  feed(text: string): GatewayEvent[];
+  feed(text: string): SSEEvent[];
 }

@@ -190,6 +190,18 @@ describe("errors", () => {
     assert.equal(new ConnectionError("down").status, null);
   });
 
+  it("a 413 is a GatewayError with its status and a message that says what to do", () => {
+    const server = errorFor(413, JSON.stringify({ error: "Request Entity Too Large" }));
+    assert.equal(server.constructor, GatewayError);
+    assert.equal(server.status, 413);
+    assert.match(server.message, /^request body too large \(Request Entity Too Large\): over what the gateway, or a proxy/);
+    assert.match(server.message, /dnc\.import\(\) streams a CSV/);
+    const proxy = errorFor(413, "<html>413 Request Entity Too Large</html>", { statusText: "Payload Too Large" });
+    assert.equal(proxy.status, 413);
+    assert.match(proxy.message, /^request body too large \(<html>413 Request Entity Too Large<\/html>\)/);
+    assert.match(errorFor(413, "").message, /^request body too large \(HTTP 413\)/);
+  });
+
   it("come from the response of the server", async () => {
     const { client } = recording({ status: 429, body: JSON.stringify({ error: "too many" }), headers: { "retry-after": "2" } });
     await assert.rejects(client.campaigns.list(), (error) => {
