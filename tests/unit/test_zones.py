@@ -37,7 +37,7 @@ def test_zones_of_a_number(number: str, zones: tuple[str, ...]) -> None:
         ("", UnknownZone),
     ],
 )
-def test_check_zone(value: str, zone: str | None | type) -> None:
+def test_check_zone(value: str, zone: str | type | None) -> None:
     if zone is UnknownZone:
         with pytest.raises(UnknownZone):
             check_zone(value)
