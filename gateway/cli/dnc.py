@@ -2,7 +2,8 @@
 
 The host list (tenant_id 0) applies to every tenant and is never shown to one. Numbers are
 normalised like contacts, with the configured `default_country`. Bad input is refused
-whole: nothing is added, and the exit status is 1.
+whole: nothing is added, and the exit status is 1. `remove` of a number that cannot be read
+but is written as `+` and 6-15 digits removes that exact text (listed by an older reader).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from gateway.config import Config
 from gateway.dnc_import import DncImport
 from gateway.domain.dnc import DncInputError, normalise_number, parse_reason
+from gateway.domain.dnc_legacy import stored_text
 from gateway.store.dnc import HOST
 from gateway.store.sqlite import SqliteStore
 
@@ -75,16 +77,30 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
         elif args.action == "list":
             await _list(store, args)
         else:
-            number = normalise_number(args.number, region, "NUMBER")
-            if not await store.dnc.remove(HOST, number):
-                print(f"gateway: {number} is not on the host list", file=sys.stderr)
-                return 1
-            print(f"removed {number} from the host list")
+            return await _remove(store, args.number, region)
     except DncInputError as exc:
         print(f"gateway: {exc}; nothing was added", file=sys.stderr)
         return 1
     finally:
         await store.close()
+    return 0
+
+
+async def _remove(store: SqliteStore, raw: str, region: str) -> int:
+    try:
+        number = normalise_number(raw, region, "NUMBER")
+    except DncInputError as exc:
+        # Not a number today: an entry an older reader listed may still be written so.
+        legacy = stored_text(raw)
+        if legacy is None or not await store.dnc.remove(HOST, legacy):
+            print(f"gateway: not on the host list: {exc}", file=sys.stderr)
+            return 1
+        number = legacy
+    else:
+        if not await store.dnc.remove(HOST, number):
+            print(f"gateway: {number} is not on the host list", file=sys.stderr)
+            return 1
+    print(f"removed {number} from the host list")
     return 0
 
 

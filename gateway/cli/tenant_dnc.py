@@ -1,7 +1,9 @@
 """`gateway campaigns dnc ...`: the tenant's do-not-call list, through the API.
 
 (`gateway dnc ...` is the operator's host-wide list, on the database.) Same configuration,
-output and exit statuses as the other `gateway campaigns` actions.
+output and exit statuses as the other `gateway campaigns` actions. Messages name the list
+as `gateway dnc` names the host's ("tenant list: added ...", "removed +1... from the tenant
+list"), with the number as the server normalised it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gateway.cli.campaigns import UsageError, _clean, _handle, _table
-from gateway.client import Client
+from gateway.client import BadRequestError, Client
 
 
 def add_actions(actions: Any, common: argparse.ArgumentParser) -> None:
@@ -55,7 +57,7 @@ def _list(client: Client, args: argparse.Namespace) -> Any:
 def _added(result: dict[str, Any], args: argparse.Namespace) -> Any:
     if args.json:
         return result
-    print(f"added {result['added']}, already listed {result['already']}")
+    print(f"tenant list: added {result['added']}, already listed {result['already']}")
     return None
 
 
@@ -73,8 +75,18 @@ def _import(client: Client, args: argparse.Namespace) -> Any:
 
 
 def _remove(client: Client, args: argparse.Namespace) -> Any:
-    client.dnc.remove(args.number)
+    number = _listed_as(client, args.number) or args.number
+    client.dnc.remove(number)  # not listed: the server's 404 says so (and why)
     if args.json:
-        return {"phone_number": args.number, "removed": True}
-    print(f"removed {_clean(args.number)}")
+        return {"phone_number": number, "removed": True}
+    print(f"removed {_clean(number)} from the tenant list")
     return None
+
+
+def _listed_as(client: Client, raw: str) -> str | None:
+    """The number as the list holds it (E.164, normalised by the server), if listed."""
+    try:
+        numbers = client.dnc.list(phone_number=raw)["numbers"]
+    except BadRequestError:
+        return None  # unreadable: the removal answers why
+    return numbers[0]["phone_number"] if numbers else None

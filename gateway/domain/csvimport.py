@@ -24,6 +24,9 @@ from gateway.domain.zones import UnknownZone, Zones, check_zone, zones_for
 
 PHONE_COLUMN = "phone_number"
 TIMEZONE_COLUMN = "timezone"  # optional; also kept as a custom field
+# What a timezone value stands for, besides the index of its zones (None: the campaign's).
+_UNSEEN = -2  # not met yet
+_THE_NUMBERS = -1  # empty: the number's zones
 MAX_CUSTOM_FIELDS = 50
 
 # C0 and C1 control characters, DEL. A line's own CR before its LF is removed first.
@@ -60,7 +63,7 @@ class CsvContacts:
         self._smallest_budget = 0
         self.custom_field_names: list[str] = []
         self._timezone_index = -1
-        self._zone_of_column: dict[str, int | None] = {}  # a timezone value → its index
+        self._zone_of_column: dict[str, int | None] = {}  # a timezone value → what it means
         self._zone_index: dict[Zones, int] = {}
         self.zone_sets: list[Zones] = []  # the distinct zones of the contacts, by index
         self.header_seen = False
@@ -149,24 +152,25 @@ class CsvContacts:
 
     def _zones(self, fields: list[str], reading: Reading, number: int) -> int | None:
         """The index of the contact's zones: its timezone column, else its number's;
-        None when neither gives one (the campaign's timezone applies)."""
+        None when neither gives one, or the column says `Etc/Unknown` (the campaign's
+        timezone applies)."""
         if self._timezone_index >= 0:
             name = fields[self._timezone_index]
-            found = self._zone_of_column.get(name, -1)
-            if found == -1:
+            found = self._zone_of_column.get(name, _UNSEEN)
+            if found == _UNSEEN:
                 found = self._zone_of_column[name] = self._column_zone(name, number)
-            if found is not None:
+            if found != _THE_NUMBERS:
                 return found
         return self._zones_of(reading)
 
     def _column_zone(self, name: str, number: int) -> int | None:
         if not name.strip():
-            return None  # an empty value: the number's zones
+            return _THE_NUMBERS  # an empty value: the number's zones
         try:
             zone = check_zone(name)
         except UnknownZone as exc:
             raise CsvError(str(exc), number) from None
-        return self._index((zone,))
+        return None if zone is None else self._index((zone,))
 
     def _zones_of(self, reading: Reading) -> int | None:
         zones = zones_for(*reading)

@@ -1,5 +1,6 @@
 """A contact's time zones: its CSV `timezone` column, else its number's, else none (the
-campaign's own timezone applies then).
+campaign's own timezone applies then). A `timezone` value of `Etc/Unknown` (libphonenumber's
+"no zone known") says the same as none: the campaign's timezone.
 
 The number's zones are libphonenumber's (`phonenumbers.timezone.time_zones_for_number`):
 a geographic number (fixed line, and mobile where mobiles are geographic) by its longest
@@ -44,8 +45,15 @@ def is_known_zone(name: str) -> bool:
     return name in _available()
 
 
-def check_zone(name: str) -> str:
+NO_ZONE = UNKNOWN_TIMEZONE  # "Etc/Unknown", as written: a timezone value meaning "none"
+
+
+def check_zone(name: str) -> str | None:
+    """The zone a `timezone` value names, stripped; None for `Etc/Unknown` (no zone: the
+    campaign's timezone applies, as for a number with no zone). UnknownZone otherwise."""
     name = name.strip()
+    if name == NO_ZONE:
+        return None
     if not is_known_zone(name):
         raise UnknownZone(f"unknown IANA time zone {name[:64]!r} in the timezone column")
     return name

@@ -1,12 +1,18 @@
 """The tenant's do-not-call list: `GET`, `POST /api/v1/dnc`, `DELETE /api/v1/dnc/{number}`.
 
 Each tenant sees and changes only its own list; the host's list (the operator's) is never
-shown here. Numbers are normalised like contacts, with the configured default country."""
+shown here. Numbers are normalised like contacts, with the configured default country.
+
+A number that cannot be read, but is written as `+` and 6-15 digits, is looked up and
+removed as that exact text (an entry an older number reader listed; see dnc_legacy).
+`?phone_number=` is read with a literal `+` kept a `+` (`?phone_number=+44...`), not
+turned into a space as a form would (that reading is tried too, after)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import unquote, unquote_plus
 
 import structlog
 from aiohttp import web
@@ -21,6 +27,7 @@ from gateway.domain.dnc import (
     normalise_number,
     numbers_from_json,
 )
+from gateway.domain.dnc_legacy import stored_text
 from gateway.domain.model import Tenant
 from gateway.http.campaigns import paging
 from gateway.http.errors import BadRequest, error_response
@@ -51,20 +58,61 @@ def _bad(exc: DncInputError) -> web.Response:
     return error_response(400, str(exc), **extra)
 
 
+# Bodies other than JSON and multipart that are still read as JSON when they parse as a
+# JSON object: what `curl -d` sends (form-urlencoded), text, and no Content-Type at all.
+_JSON_TOO = frozenset({"application/x-www-form-urlencoded", "text/plain"})
+
+
+def _query_number(request: web.Request) -> list[str]:
+    """The `phone_number` query value's readings, most likely first: percent-decoded with
+    a literal `+` kept (the number's plus); a leading `+` kept, the rest as a form decodes
+    it (`+` a space: `+44+20+7946+0958`); all of it as a form decodes it."""
+    form = request.query[PHONE_COLUMN]
+    for part in request.rel_url.raw_query_string.split("&"):
+        name, _, value = part.partition("=")
+        if unquote_plus(name) == PHONE_COLUMN:
+            readings = [unquote(value)]
+            if value.startswith("+"):
+                readings.append("+" + unquote_plus(value[1:]))
+            readings.append(form)
+            return list(dict.fromkeys(readings))
+    return [form]
+
+
+async def _lookup(request: web.Request) -> web.Response:
+    store, tenant, region = _store(request), _tenant(request), _region(request)
+    readings = _query_number(request)
+    number = error = None
+    for raw in readings:
+        try:
+            number = normalise_number(raw, region)
+            break
+        except DncInputError as exc:
+            error = error or exc
+    if number is None:
+        number = next((t for t in map(stored_text, readings) if t is not None), None)
+        if number is None:
+            assert error is not None
+            return _bad(error)
+    entry = await store.lookup(tenant.id, number)
+    numbers = [] if entry is None else [entry.as_json()]
+    return web.json_response({"numbers": numbers, "total": len(numbers)})
+
+
 @routes.get("/api/v1/dnc")
 async def list_numbers(request: web.Request) -> web.Response:
-    store, tenant = _store(request), _tenant(request)
     if PHONE_COLUMN in request.query:
-        try:
-            number = normalise_number(request.query[PHONE_COLUMN], _region(request))
-        except DncInputError as exc:
-            return _bad(exc)
-        entry = await store.lookup(tenant.id, number)
-        numbers = [] if entry is None else [entry.as_json()]
-        return web.json_response({"numbers": numbers, "total": len(numbers)})
+        return await _lookup(request)
     limit, offset = paging(request)
-    entries, total = await store.list(tenant.id, limit, offset)
+    entries, total = await _store(request).list(_tenant(request).id, limit, offset)
     return web.json_response({"numbers": [e.as_json() for e in entries], "total": total})
+
+
+def _expected() -> BadRequest:
+    return BadRequest(
+        f'expected application/json {{"{JSON_FIELD}": [...], "reason": "..."}}'
+        f" or multipart/form-data with a CSV in the file field {FILE_FIELD!r}"
+    )
 
 
 @routes.post("/api/v1/dnc")
@@ -74,11 +122,10 @@ async def add_numbers(request: web.Request) -> web.Response:
             added, already = await _add_json(request)
         elif request.content_type == "multipart/form-data":
             added, already = await _add_csv(request)
+        elif request.content_type in _JSON_TOO or "Content-Type" not in request.headers:
+            added, already = await _add_json(request, strict=False)
         else:
-            raise BadRequest(
-                f'expected application/json {{"{JSON_FIELD}": [...], "reason": "..."}}'
-                f" or multipart/form-data with a CSV in the file field {FILE_FIELD!r}"
-            )
+            raise _expected()
     except DncInputError as exc:
         return _bad(exc)
     except CsvError as exc:  # the upload's size limit
@@ -87,11 +134,14 @@ async def add_numbers(request: web.Request) -> web.Response:
     return web.json_response({"added": added, "already": already})
 
 
-async def _add_json(request: web.Request) -> tuple[int, int]:
+async def _add_json(request: web.Request, strict: bool = True) -> tuple[int, int]:
+    """A JSON body; not `strict` (not sent as JSON): read only if it is a JSON object."""
     try:
         body = json.loads(await request.read())
     except (ValueError, UnicodeDecodeError):
-        raise BadRequest("the body is not valid JSON") from None
+        raise (BadRequest("the body is not valid JSON") if strict else _expected()) from None
+    if not strict and not isinstance(body, dict):
+        raise _expected()
     numbers, reason = numbers_from_json(body, _region(request))
     return await _store(request).add(_tenant(request).id, numbers, reason)
 
@@ -115,11 +165,18 @@ async def _add_csv(request: web.Request) -> tuple[int, int]:
 
 @routes.delete("/api/v1/dnc/{phone_number}")
 async def remove_number(request: web.Request) -> web.Response:
+    store, tenant = _store(request), _tenant(request)
+    raw = request.match_info["phone_number"]
     try:
-        number = normalise_number(request.match_info["phone_number"], _region(request))
+        number = normalise_number(raw, _region(request))
     except DncInputError as exc:
-        return _bad(exc)
-    if not await _store(request).remove(_tenant(request).id, number):
-        return error_response(404, "number not on the do-not-call list")
+        # Not a number today: an entry an older reader listed may still be written so.
+        number = stored_text(raw) or ""
+        if not number or not await store.remove(tenant.id, number):
+            why = str(exc).removeprefix(f"{exc.field}: ")
+            return error_response(404, f"not on the do-not-call list: {why}", field=exc.field)
+    else:
+        if not await store.remove(tenant.id, number):
+            return error_response(404, "number not on the do-not-call list")
     log.info("dnc number removed", phone_number=number)
     return web.Response(status=204)

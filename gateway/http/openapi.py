@@ -196,7 +196,7 @@ def document() -> dict[str, Any]:
             },
             "/api/v1/campaigns/{id}/events": {
                 "get": _op(
-                    "Live events (Server-Sent Events): `contact` and `campaign` transitions with ids (a contact's carries `node`, the Asterisk node of its attempt, and `answered_by` once answering-machine detection judged the call), `amd` when it does (`answered_by`, `amd_cause`), `metrics` every 2 s while running (with `calls_by_node`: its calls in flight on each Asterisk node, and `machine_rate`: the share of judged calls answered by a machine), `: heartbeat` every 15 s, `end` when terminal",
+                    "Live events (Server-Sent Events): `contact` and `campaign` transitions with ids (a contact's carries `node`, the Asterisk node of its attempt, and `answered_by` once answering-machine detection judged the call), `amd` when it does (`answered_by`, `amd_cause`), `opt_out` with an id when a called party opts out during the call (`campaign_id`, `contact_id`, `phone_number` (E.164, now on the tenant's do-not-call list), `time`), `metrics` every 2 s while running (with `calls_by_node`: its calls in flight on each Asterisk node, `machine_rate`: the share of judged calls answered by a machine, and `waiting_for_window`: its pending contacts whose calling window is closed now), `: heartbeat` every 15 s, `end` when terminal",
                     {
                         "200": {
                             "description": "text/event-stream",

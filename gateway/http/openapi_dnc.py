@@ -20,7 +20,7 @@ _NUMBER = {
     "in": "path",
     "required": True,
     "schema": _STR,
-    "description": "The number, in any writing a contact may use; normalised to E.164.",
+    "description": "The number, in any writing a contact may use; normalised to E.164. A value that is not a number is not listed (404, saying why), except that `+` and 6-15 digits (spaces, dashes, dots, parentheses aside) removes that exact text: an entry an older number reader listed.",
 }
 
 ENTRY = {
@@ -102,12 +102,12 @@ def paths(
                         "name": "phone_number",
                         "in": "query",
                         "schema": _STR,
-                        "description": "Look up one number (normalised): `numbers` has it, or is empty.",
+                        "description": "Look up one number (normalised): `numbers` has it, or is empty. A literal `+` stays the number's plus (`?phone_number=+442079460958`; `%2B` works too), not a space. A value that is not a number is a 400, except `+` and 6-15 digits, looked up as that exact text (an entry an older number reader listed).",
                     },
                 ],
             ),
             "post": op(
-                "Add numbers to the tenant's do-not-call list: all of them, or none on a 400",
+                "Add numbers to the tenant's do-not-call list: all of them, or none on a 400. A JSON object sent as `text/plain`, `application/x-www-form-urlencoded` (what `curl -d` sends) or without a Content-Type is read as JSON too",
                 json_("200", _ADDED),
                 "400",
                 *storage,
@@ -124,7 +124,6 @@ def paths(
             "delete": op(
                 "Remove a number from the tenant's do-not-call list",
                 {"204": {"description": "Removed"}},
-                "400",
                 "404",
                 *storage,
                 parameters=[_NUMBER],

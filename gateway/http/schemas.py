@@ -164,7 +164,7 @@ CREATE_FORM = {
         "contacts": {
             "type": "string",
             "format": "binary",
-            "description": "CSV, UTF-8, header with a `phone_number` column; other columns become custom_fields, handed to the dialplan as channel variables `CF_<name>` only (name: letters, digits and _, at most 61 characters); each value at most 1000 bytes on its AMI `Variable:` line (UTF-8, after escaping).",
+            "description": "CSV, UTF-8, header with a `phone_number` column; other columns become custom_fields, handed to the dialplan as channel variables `CF_<name>` only (name: letters, digits and _, at most 61 characters); each value at most 1000 bytes on its AMI `Variable:` line (UTF-8, after escaping). An optional `timezone` column (an IANA name, e.g. `America/Chicago`) sets the contact's zone for its calling window (empty: the number's zones; `Etc/Unknown`: the campaign's `timezone`; an unknown name is a 400 naming the row); it also stays a custom field.",
         },
         "name": {"type": "string", "maxLength": 200},
         "agent_id": {

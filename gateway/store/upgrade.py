@@ -22,11 +22,13 @@ CHUNK = 10_000
 
 
 def _zones(phone: str, zone_column: str | None) -> Zones:
-    if zone_column:
+    if zone_column and zone_column.strip():
         try:
-            return (check_zone(zone_column),)
+            zone = check_zone(zone_column)
         except UnknownZone:
             pass  # stored before the column was checked: the number's zones
+        else:
+            return () if zone is None else (zone,)  # Etc/Unknown: the campaign's
     return zones_for_number(phone)
 
 

@@ -56,6 +56,22 @@ async def test_an_unknown_timezone_is_a_400_naming_its_row_and_adds_nothing(api:
     assert listed["total"] == 0
 
 
+async def test_a_timezone_of_etc_unknown_means_the_campaigns_zone(api: Api) -> None:
+    body = await api.create_ok(
+        "phone_number,timezone\n+12125550100,Etc/Unknown\n+12125550101,\n",
+        timezone="Asia/Tokyo",
+    )
+    assert body["import"]["contacts"] == 2
+    listed = await (await api.request("GET", f"/campaigns/{body['id']}/contacts")).json()
+    zones = {c["phone_number"]: c["timezones"] for c in listed["contacts"]}
+    assert zones == {
+        "+12125550100": ["Asia/Tokyo"],  # said unknown: the campaign's, not New York's
+        "+12125550101": ["America/New_York"],  # empty: the number's
+    }
+    first = next(c for c in listed["contacts"] if c["phone_number"] == "+12125550100")
+    assert first["custom_fields"] == {"timezone": "Etc/Unknown"}  # still a custom field
+
+
 async def test_retry_on_is_shown_and_checked(api: Api) -> None:
     assert (await api.create_ok())["retry_on"] == ["busy", "no_answer", "congestion", "failed"]
     assert (await api.create_ok(retry_on="failed,busy"))["retry_on"] == ["busy", "failed"]

@@ -81,6 +81,22 @@ async def test_form_fields_match_validation() -> None:
     assert form["properties"]["retry_delay_seconds"]["minimum"] == 60
 
 
+async def test_the_events_and_the_timezone_column_are_described() -> None:
+    spec = document()
+    events = spec["paths"]["/api/v1/campaigns/{id}/events"]["get"]["summary"]
+    assert "`opt_out`" in events
+    for field in ("campaign_id", "contact_id", "phone_number", "time"):
+        assert f"`{field}`" in events.split("`opt_out`", 1)[1], field
+    for field in ("waiting_for_window", "calls_by_node", "machine_rate"):
+        assert f"`{field}`" in events.split("`metrics`", 1)[1], field
+    form = spec["paths"]["/api/v1/campaigns"]["post"]["requestBody"]["content"][
+        "multipart/form-data"
+    ]["schema"]
+    contacts = form["properties"]["contacts"]["description"]
+    assert "`timezone` column" in contacts
+    assert "IANA" in contacts and "custom field" in contacts
+
+
 async def test_real_responses_match_their_schemas(api: Api) -> None:
     spec = document()
     paths = spec["paths"]

@@ -1,15 +1,19 @@
 """Lawful dialling on the real sandbox (issue 7): calling hours in each contact's own zone,
 decided from the real clock; and the opt-out a person makes during the call, by pressing
-9 (SIPp sends the DTMF as SIP INFO; the dialplan raises UserEvent(GatewayOptOut))."""
+9 (SIPp sends the DTMF as SIP INFO, or as RFC 4733 telephone-events over RTP, which the
+trunk's `dtmf_mode = rfc4733` asks for; the dialplan raises UserEvent(GatewayOptOut))."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from tests.integration.nodes import REPO, RUN
 from tests.integration.support import (
     AmiWitness,
     Api,
@@ -23,7 +27,27 @@ from tests.zones_now import next_local, zone_at
 
 pytestmark = pytest.mark.integration
 
-OPT_OUT_NUMBER = "+442079460001"  # tests/sandbox/far-end.xml: answers, then presses 9
+# tests/sandbox/far-end.xml: they answer, then press 9 (as SIP INFO; as RFC 4733 over RTP).
+OPT_OUT_NUMBER = "+442079460001"
+RTP_OPT_OUT_NUMBER = "+441174960001"
+FAR_END = REPO / "tests" / "sandbox" / "far-end.xml"
+
+
+def far_end_older_than_its_scenario() -> bool:
+    """The sandbox's SIPp started before far-end.xml last changed: it runs an older one
+    (scripts/sandbox reads the file once, at start)."""
+    try:
+        pid = int((RUN / "sipp.pid").read_text())
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        boot = next(
+            float(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
+    except (OSError, ValueError, StopIteration, IndexError):
+        return False  # not known: run the test, which says what it finds
+    started = boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22, starttime
+    return started < FAR_END.stat().st_mtime
 
 
 def create_csv(api: Api, csv: str, **fields: str) -> dict:
@@ -73,21 +97,32 @@ def test_calling_hours_hold_a_contact_at_3am_and_dial_the_one_at_noon(
     assert api.get(cid)["status"] == "running"  # the night ones still wait
 
 
+@pytest.mark.parametrize(
+    ("number", "exchange"),
+    [(OPT_OUT_NUMBER, 563), (RTP_OPT_OUT_NUMBER, 564)],
+    ids=["sip-info", "rfc4733"],
+)
 def test_pressing_9_during_the_call_opts_the_number_out(
-    gateway: Callable[..., Gateway], sse: Callable[..., SseReader]
+    gateway: Callable[..., Gateway], sse: Callable[..., SseReader], number: str, exchange: int
 ) -> None:
+    if number == RTP_OPT_OUT_NUMBER and far_end_older_than_its_scenario():
+        pytest.skip(
+            "the sandbox's SIPp started before tests/sandbox/far-end.xml changed and does"
+            " not press 9 over RTP yet: restart the sandbox (scripts/sandbox stop, then"
+            " scripts/sandbox start --nodes 2)"
+        )
     server = gateway()
     api = server.tenant("acme", max_calls=5, cps=5)
     other = server.tenant("other", max_calls=5, cps=5)
     server.start()
-    [plain] = numbers("0", 1, exchange=563)
-    created = api.create([OPT_OUT_NUMBER, plain])
+    [plain] = numbers("0", 1, exchange=exchange)
+    created = api.create([number, plain])
     cid = created["id"]
     stream = sse(server, api, cid)
     api.command(cid, "start")
     api.wait_status(cid, "completed", 40)
     by_number = {c["phone_number"]: c for c in api.contacts(cid)}
-    opted, kept = by_number[OPT_OUT_NUMBER], by_number[plain]
+    opted, kept = by_number[number], by_number[plain]
     assert (opted["status"], opted["opted_out"]) == ("completed", True)
     assert kept["opted_out"] is False
 
@@ -95,13 +130,13 @@ def test_pressing_9_during_the_call_opts_the_number_out(
     [event] = stream.of("opt_out")
     assert event.id is not None
     assert event.data["contact_id"] == opted["id"]
-    assert (event.data["campaign_id"], event.data["phone_number"]) == (cid, OPT_OUT_NUMBER)
+    assert (event.data["campaign_id"], event.data["phone_number"]) == (cid, number)
     assert parse_time(event.data["time"]) > 0
 
     # On the tenant's do-not-call list from then on: the next upload refuses it...
-    again = api.create([OPT_OUT_NUMBER, plain])
+    again = api.create([number, plain])
     assert again["import"]["dnc"] == 1
-    refused = {c["phone_number"]: c for c in api.contacts(again["id"])}[OPT_OUT_NUMBER]
+    refused = {c["phone_number"]: c for c in api.contacts(again["id"])}[number]
     assert (refused["status"], refused["last_outcome"]) == ("failed", "do_not_call")
     # ... for this tenant only.
-    assert other.create([OPT_OUT_NUMBER])["import"]["dnc"] == 0
+    assert other.create([number])["import"]["dnc"] == 0

@@ -104,3 +104,22 @@ def test_missing_file_and_usage(tmp_path: Path) -> None:
     assert missing.returncode == 1 and "cannot read" in missing.stderr
     for args in (["dnc"], ["dnc", "add"], ["dnc", "list", "--limit", "0"], ["dnc", "frob"]):
         assert gateway(tmp_path, *args).returncode == 2, args
+
+
+def test_remove_an_entry_an_older_reader_listed(tmp_path: Path) -> None:
+    assert gateway(tmp_path, "dnc", "list").returncode == 0  # the database, migrated
+    with sqlite3.connect(tmp_path / "g.db") as conn:
+        conn.execute("INSERT INTO tenants (id, name, max_concurrent_calls, max_calls_per_second,"
+                     " created_at) VALUES (7, 'acme', 5, 1, 'then')")  # fmt: skip
+        conn.executemany(
+            "INSERT INTO dnc_numbers (phone_number, tenant_id, reason, created_at)"
+            " VALUES ('+11551234567', ?, 'old', 'then')",
+            [(0,), (7,)],  # the host's, and a tenant's (never the operator's to remove here)
+        )
+    removed = gateway(tmp_path, "dnc", "remove", "+1 (155) 123-4567")
+    assert (removed.returncode, removed.stdout) == (0, "removed +11551234567 from the host list\n")
+    assert rows(tmp_path) == [("+11551234567", 7, "old")]
+    again = gateway(tmp_path, "dnc", "remove", "+11551234567")
+    assert again.returncode == 1 and again.stdout == ""
+    assert again.stderr.startswith("gateway: not on the host list: NUMBER: not a valid number")
+    assert rows(tmp_path) == [("+11551234567", 7, "old")]

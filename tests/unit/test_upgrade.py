@@ -36,6 +36,7 @@ def old_database(path: Path) -> None:
         ("+14155550101", ["Bob", "Europe/Paris"]),  # its own column
         ("+12085550100", ["Cy", "Not/AZone"]),  # stored before the check: the number's
         ("+800", ["Di", ""]),  # nothing known: the campaign's zone (NULL)
+        ("+14155550102", ["Ed", "Etc/Unknown"]),  # said unknown: the campaign's (NULL)
     ]
     for i, (phone, values) in enumerate(contacts):
         conn.execute(
@@ -66,4 +67,5 @@ async def test_contacts_of_an_old_campaign_get_their_zones_once(tmp_path: Path) 
         "+14155550101": ["Europe/Paris"],
         "+12085550100": ["America/Boise", "America/Los_Angeles"],
         "+800": None,
+        "+14155550102": None,
     }

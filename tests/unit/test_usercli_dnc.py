@@ -70,12 +70,12 @@ def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]
 
 def test_human_output(empty: Daemon, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "add", "+14155550101", "(415) 555-0100", "--reason", "asked")
-    assert (code, out) == (0, "added 2, already listed 0\n"), err
+    assert (code, out) == (0, "tenant list: added 2, already listed 0\n"), err
     path = tmp_path / "more.csv"
     path.write_text("phone_number\n+14155550100\n+14155550102\n")
     assert run(capsys, "import", str(path), "--reason", "file")[:2] == (
         0,
-        "added 1, already listed 1\n",
+        "tenant list: added 1, already listed 1\n",
     )
     code, out, _ = run(capsys, "list")
     header, *rows, footer = out.splitlines()
@@ -89,7 +89,8 @@ def test_human_output(empty: Daemon, tmp_path: Path, capsys: pytest.CaptureFixtu
     _, out, _ = run(capsys, "list", "--phone-number", "415 555 0102")
     assert out.splitlines()[1].startswith("+14155550102 ") and len(out.splitlines()) == 2
     assert run(capsys, "list", "--phone-number", "+14155550199")[1].endswith("not on the list\n")
-    assert run(capsys, "remove", "+14155550102")[:2] == (0, "removed +14155550102\n")
+    removed = run(capsys, "remove", "415.555.0102")  # said as the server normalised it
+    assert removed[:2] == (0, "removed +14155550102 from the tenant list\n")
     assert run(capsys, "list", "--limit", "1", "--offset", "1")[1].splitlines()[-1] == (
         "1 of 2 numbers"
     )
@@ -100,7 +101,7 @@ def test_json_output(empty: Daemon, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_json(capsys, "add", "+14155550100") == {"added": 1, "already": 0}
     page = run_json(capsys, "list")
     assert page["total"] == 1 and page["numbers"][0]["phone_number"] == "+14155550100"
-    assert run_json(capsys, "remove", "+14155550100") == {
+    assert run_json(capsys, "remove", "(415) 555-0100") == {
         "phone_number": "+14155550100",
         "removed": True,
     }
@@ -119,5 +120,8 @@ def test_errors_exit_1_with_the_message(
     assert run_json(capsys, "list")["total"] == 0  # nothing was added
     code, _, err = run(capsys, "remove", "+14155550100")
     assert (code, err) == (1, "gateway: 404 number not on the do-not-call list\n")
+    code, _, err = run(capsys, "remove", "bogus")  # unreadable: not listed, and why
+    assert code == 1
+    assert err.startswith("gateway: 404 not on the do-not-call list: not a dialable phone number")
     code, _, err = run(capsys, "import", "/no/such.csv")
     assert code == 2 and "cannot read /no/such.csv" in err

@@ -8,7 +8,7 @@ import pytest
 from gateway.domain.contacts import parse_retry_on
 from gateway.domain.csvimport import CsvContacts, CsvError
 from gateway.domain.settings import Choices, FieldError, validate
-from gateway.domain.zones import zones_for_number
+from gateway.domain.zones import UnknownZone, check_zone, zones_for_number
 from gateway.timeutil import utcnow
 
 
@@ -25,6 +25,26 @@ def test_zones_of_a_number(number: str, zones: tuple[str, ...]) -> None:
     assert zones_for_number(number) == zones
 
 
+@pytest.mark.parametrize(
+    ("value", "zone"),
+    [
+        ("Europe/Paris", "Europe/Paris"),
+        (" UTC ", "UTC"),
+        ("Etc/Unknown", None),  # no zone: the campaign's timezone, like a number with none
+        (" Etc/Unknown", None),
+        ("etc/unknown", UnknownZone),  # names are written as the tz database does
+        ("Etc/Nowhere", UnknownZone),
+        ("", UnknownZone),
+    ],
+)
+def test_check_zone(value: str, zone: str | type | None) -> None:
+    if zone is UnknownZone:
+        with pytest.raises(UnknownZone):
+            check_zone(value)
+    else:
+        assert check_zone(value) == zone
+
+
 def rows(data: str) -> tuple[list, CsvContacts]:
     parser = CsvContacts("US")
     found = parser.feed(data.encode()) + parser.finish()
@@ -38,12 +58,16 @@ def test_the_timezone_column_sets_the_zone_else_the_number_does() -> None:
         "+12125550101,Europe/Paris\n"
         "+12125550102,Europe/Paris\n"
         "+80012345673,\n"  # neither (international freephone): None, the campaign's zone
+        "+12125550103,Etc/Unknown\n"  # said unknown: None, the campaign's zone
+        "+12125550104, Etc/Unknown \n"  # stripped like any other value
     )
     zones = [parser.zone_sets[r[3]] if r[3] is not None else None for r in found]
     assert zones == [
         ("America/Boise", "America/Los_Angeles"),
         ("Europe/Paris",),
         ("Europe/Paris",),
+        None,
+        None,
         None,
     ]
     assert len(parser.zone_sets) == 2  # each distinct list once
@@ -53,7 +77,7 @@ def test_the_timezone_column_sets_the_zone_else_the_number_does() -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["Mars/Olympus", "../../etc/passwd", "Etc/Unknown", "right/UTC", "posix/Europe/Paris",
+    ["Mars/Olympus", "../../etc/passwd", "etc/unknown", "right/UTC", "posix/Europe/Paris",
      "localtime", "Factory", "EST5EDT "],
 )  # fmt: skip
 def test_an_unknown_zone_names_its_row(name: str) -> None:
