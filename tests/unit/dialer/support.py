@@ -90,7 +90,7 @@ class Arrival:
 
     @property
     def phone(self) -> str:
-        return self.variables.get("PHONE_NUMBER", "")
+        return self.variables.get("GATEWAY_PHONE_NUMBER", "")
 
     @property
     def campaign_id(self) -> str:
@@ -182,7 +182,7 @@ class FakeAsterisk(FakeAmiServer):
             self.originates.append(Arrival(time.monotonic(), time.time(), connection, action))
             for hook in self.on_originate:
                 hook(action)
-            if variables(action).get("PHONE_NUMBER") in self.unanswered_numbers:
+            if variables(action).get("GATEWAY_PHONE_NUMBER") in self.unanswered_numbers:
                 return True  # recorded, never answered: the gateway cannot know if it was sent
         return await super()._answer(action, writer)
 
@@ -193,7 +193,7 @@ class FakeAsterisk(FakeAmiServer):
         found = variables(action)
         call = FakeCall(
             id=attempt,
-            phone=found.get("PHONE_NUMBER", ""),
+            phone=found.get("GATEWAY_PHONE_NUMBER", ""),
             campaign_id=found.get("CAMPAIGN_ID", ""),
             channel=f"PJSIP/carrier-{len(self.calls):08x}",
             started=next(self._seq),
