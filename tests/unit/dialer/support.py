@@ -264,6 +264,11 @@ class FakeAsterisk(FakeAmiServer):
         for event in events if response_first else reversed(events):
             await self.send_event(event)
 
+    async def user_event(self, attempt: str, name: str, **headers: str) -> None:
+        """The dialplan's UserEvent(name,Header: value...) on the call's channel."""
+        call = self.calls[attempt]
+        await self.send_event(self._event(call, "UserEvent", UserEvent=name, **headers))
+
     def vanish(self, attempt: str) -> None:
         """The call ends and nobody hears of it (the gateway is away)."""
         self._ended(self.calls[attempt])

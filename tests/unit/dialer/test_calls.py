@@ -56,7 +56,8 @@ def test_no_column_shadows_a_gateway_variable() -> None:
         "CF_GATEWAY_PHONE_NUMBER", "CF_CONTACT_ID", "CF_CAMPAIGN_ID", "CF_ATTEMPT_ID",
         "CF__GATEWAY_PHONE_NUMBER", "CF__CONTACT_ID", "CF__CAMPAIGN_ID", "CF__ATTEMPT_ID",
         "CF___GATEWAY_PHONE_NUMBER", "CF___CONTACT_ID", "CF___CAMPAIGN_ID", "CF___ATTEMPT_ID",
-        "CF_PHONE_NUMBER", "CF_TRANSFER_CONTEXT", "CF_CAMPAIGN_MAX_CALL_SECONDS", "CF_first_name", "CF_2nd",
+        "CF_PHONE_NUMBER", "CF_TRANSFER_CONTEXT", "CF_CAMPAIGN_MAX_CALL_SECONDS",
+        "CF_first_name", "CF_2nd",
     }  # fmt: skip
     assert sorted(custom.values()) == sorted(forged)  # every column kept, none lost
     assert not any(name.startswith("_") for name in variables)
