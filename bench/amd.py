@@ -36,7 +36,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.integration.support import AmiSettings, start_sandbox  # noqa: E402
+from tests.integration.support import AmiSettings, header, start_sandbox  # noqa: E402
 
 CORPUS = REPO / "tests" / "sandbox" / "greetings.txt"
 AMD_CONF = REPO / "asterisk-config" / "amd.conf"
@@ -139,8 +139,9 @@ class Ami:
                 call.answered = now
             elif event == "UserEvent" and m.get("UserEvent") == "GatewayAMD":
                 call.verdict_at = now
-                call.status = m.get("AMDStatus", "") or "none"
-                call.cause = m.get("AMDCause", "")
+                # AMDSTATUS as the dialplan writes it now, AMDStatus as it did before
+                call.status = header(m, "AMDSTATUS") or "none"
+                call.cause = header(m, "AMDCAUSE") or ""
             elif event == "Hangup":
                 call.done.set()
 
