@@ -36,7 +36,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.integration.support import AmiSettings, start_sandbox  # noqa: E402
+from tests.integration.support import AmiSettings, header, start_sandbox  # noqa: E402
 
 CORPUS = REPO / "tests" / "sandbox" / "greetings.txt"
 AMD_CONF = REPO / "asterisk-config" / "amd.conf"
@@ -139,8 +139,9 @@ class Ami:
                 call.answered = now
             elif event == "UserEvent" and m.get("UserEvent") == "GatewayAMD":
                 call.verdict_at = now
-                call.status = m.get("AMDStatus", "") or "none"
-                call.cause = m.get("AMDCause", "")
+                # AMDSTATUS as the dialplan writes it now, AMDStatus as it did before
+                call.status = header(m, "AMDSTATUS") or "none"
+                call.cause = header(m, "AMDCAUSE") or ""
             elif event == "Hangup":
                 call.done.set()
 
@@ -235,16 +236,26 @@ async def bench(args: argparse.Namespace, settings: AmiSettings) -> int:
     return 0 if ok else 1
 
 
+def sandbox_env(text: str) -> dict[str, str]:
+    """`scripts/sandbox env`'s NAME=value lines; its comments (`#`, e.g. the TOML of both
+    nodes) and blank lines are skipped."""
+    env = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            name, _, value = line.partition("=")
+            env[name.strip()] = value.strip()
+    return env
+
+
 def ami_settings(args: argparse.Namespace) -> AmiSettings:
     if args.ami_port:
         # Another Asterisk with the sandbox's configuration (e.g. one being tuned): its
         # login is the sandbox's, the sandbox itself is neither started nor used.
-        env = dict(
-            line.split("=", 1)
-            for line in subprocess.run(
-                [str(REPO / "scripts" / "sandbox"), "env"], capture_output=True, text=True
-            ).stdout.split()
+        shown = subprocess.run(
+            [str(REPO / "scripts" / "sandbox"), "env"], capture_output=True, text=True
         )
+        env = sandbox_env(shown.stdout)
         return AmiSettings(
             env["GATEWAY_AMI_HOST"],
             args.ami_port,

@@ -4,10 +4,14 @@
     UserEvent: GatewayAMD
     Uniqueid: <the attempt id: the Originate's ChannelId>
     AttemptID: <the attempt id again: the ATTEMPT_ID channel variable>
-    AMDStatus: HUMAN | MACHINE | NOTSURE | HANGUP
-    AMDCause: HUMAN-800-800 | LONGGREETING-1500-1500 | MAXWORDS-3-2 | TOOLONG-5000 | ...
+    AMDSTATUS: HUMAN | MACHINE | NOTSURE | HANGUP
+    AMDCAUSE: HUMAN-800-800 | LONGGREETING-1500-1500 | MAXWORDS-3-2 | TOOLONG-5000 |
+              NOAUDIODATA-<ms> | ... (empty for HANGUP)
 
-(see tests/transcripts/amd_verdicts.ami, recorded from the sandbox's Asterisk 22)."""
+The header names the dialplan chose (AttemptID, AMDSTATUS, AMDCAUSE) are read in any
+case: an operator's own copy of the context may spell them otherwise, and the dialplan
+shipped before wrote AMDStatus / AMDCause (tests/transcripts/amd_verdicts.ami, recorded
+from the sandbox's Asterisk 22, has those)."""
 
 from __future__ import annotations
 
@@ -23,18 +27,27 @@ _CAUSE = re.compile(r"[A-Z]+(-\d+){0,2}")
 
 def parse_amd_verdict(message: Message) -> AmdVerdict | None:
     """The verdict in a GatewayAMD UserEvent; None for any other message, or one whose
-    AMDStatus is not one of AMD()'s (a verdict the gateway cannot read is no verdict).
+    AMDSTATUS is not one of AMD()'s (a verdict the gateway cannot read is no verdict).
     The attempt is the channel's Uniqueid; an AttemptID that disagrees makes it no
-    verdict either. An AMDCause that is not AMD()'s shape is kept out (empty)."""
+    verdict either. An AMDCAUSE that is not AMD()'s shape is kept out (empty)."""
     if message.get("Event") != "UserEvent" or message.get("UserEvent") != USER_EVENT:
         return None
     attempt_id = message.get("Uniqueid", "")
-    status = message.get("AMDStatus", "").strip().upper()
+    status = (_header(message, "AMDSTATUS") or "").strip().upper()
     if not attempt_id or status not in STATUSES:
         return None
-    if message.get("AttemptID", attempt_id) != attempt_id:
+    if _header(message, "AttemptID") not in (None, attempt_id):
         return None
-    cause = message.get("AMDCause", "").strip()
+    cause = (_header(message, "AMDCAUSE") or "").strip()
     if not _CAUSE.fullmatch(cause):
         cause = ""
     return AmdVerdict(attempt_id, status, cause)
+
+
+def _header(message: Message, name: str) -> str | None:
+    """The value of the first header called `name` in any case; None when there is none."""
+    value = message.get(name)
+    if value is not None:
+        return value
+    folded = name.casefold()
+    return next((v for k, v in message.items() if k.casefold() == folded), None)

@@ -272,9 +272,11 @@ def _contact(client: Client, args: argparse.Namespace) -> Any:
           f" zones {', '.join(contact['timezones'])})"
           + ("; opted out" if contact.get("opted_out") else ""))  # fmt: skip
     rows = [[a["number"], a["started_at"], a["ended_at"], a["outcome"], a["hangup_cause"],
-             a["sip_code"], a["talk_seconds"]] for a in contact["attempts"]]  # fmt: skip
+             a["sip_code"], a["talk_seconds"], a.get("answered_by"), a.get("amd_cause")]
+            for a in contact["attempts"]]  # fmt: skip
     if rows:
-        _table(["ATTEMPT", "STARTED", "ENDED", "OUTCOME", "CAUSE", "SIP", "TALK"], rows)
+        _table(["ATTEMPT", "STARTED", "ENDED", "OUTCOME", "CAUSE", "SIP", "TALK", "ANSWERED_BY",
+                "AMD_CAUSE"], rows)  # fmt: skip
     decisions = [[d["time"], d["decision"], d["detail"]] for d in contact["decisions"]]
     _table(["TIME", "DECISION", "DETAIL"], decisions)
     return None

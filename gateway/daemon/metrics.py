@@ -41,7 +41,7 @@ class Metrics:
         )
         self.amd_results = Counter(
             "gateway_amd_results",
-            "Verdicts of answering-machine detection (GatewayAMD), by answered_by",
+            "Answered AMD calls by answered_by, once per attempt (ended with no verdict: unknown)",
             ["result"],
             registry=r,
         )

@@ -19,7 +19,10 @@ def originate_request(
     control characters and over-long lines again, as the last line of defence.
 
     A CSV column is only ever `CF_<name>`, so it can neither set a variable Asterisk or
-    the dialplan acts on nor shadow the gateway's own variables below.
+    the dialplan acts on nor shadow the gateway's own variables below. Those are the ids
+    the gateway made (CONTACT_ID, CAMPAIGN_ID, ATTEMPT_ID) and GATEWAY_* values it worked
+    out itself: GATEWAY_PHONE_NUMBER is the contact's number as the gateway validated and
+    normalised it (E.164), never a CSV cell as written.
 
     With AMD on, the call goes to the [gateway-amd] context, told where the agent and the
     machine agent are by GATEWAY_* variables (gateway.domain.amd.route)."""
@@ -31,7 +34,7 @@ def originate_request(
         for name, value in zip(campaign.custom_field_names, target.custom_values, strict=False)
     }
     variables.update(
-        PHONE_NUMBER=target.phone_number,
+        GATEWAY_PHONE_NUMBER=target.phone_number,
         CONTACT_ID=str(target.contact_id),
         CAMPAIGN_ID=campaign.id,
         ATTEMPT_ID=attempt_id,

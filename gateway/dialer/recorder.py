@@ -59,12 +59,9 @@ class CallRecorder:
             self._queue.put_nowait(Answer(event.attempt_id, now))
         elif isinstance(event, OptedOut):
             self._queue.put_nowait(OptOut(event.attempt_id, now))
-        elif isinstance(event, AmdVerdict):
+        elif isinstance(event, AmdVerdict):  # counted in _done, once the attempt takes it
             result = answered_by(event.status)
-            self._metrics.amd_results.labels(result).inc()
-            if event.seconds is not None:
-                self._metrics.amd_verdict_seconds.observe(event.seconds)
-            self._queue.put_nowait(Amd(event.attempt_id, now, result, event.cause))
+            self._queue.put_nowait(Amd(event.attempt_id, now, result, event.cause, event.seconds))
         else:
             self._queue.put_nowait(End(event.attempt_id, now, call=event))
         self._metrics.ami_events.inc()
@@ -115,6 +112,7 @@ class CallRecorder:
                     applied.ended += one.ended
                     applied.campaigns |= one.campaigns
                     applied.outcomes += one.outcomes
+                    applied.amd += one.amd
                     applied.set_apart += one.set_apart
                 return applied
             if self.storage_problem:
@@ -129,6 +127,10 @@ class CallRecorder:
         for outcome, node in applied.outcomes:
             if outcome != "answered":
                 self._metrics.calls_failed.labels(outcome, node or self.unassigned_node).inc()
+        for result, seconds in applied.amd:  # once per attempt: a replayed verdict is not here
+            self._metrics.amd_results.labels(result).inc()
+            if seconds is not None:
+                self._metrics.amd_verdict_seconds.observe(seconds)
         released = False
         for attempt_id in applied.ended:
             released = self._capacity.release(attempt_id) or released

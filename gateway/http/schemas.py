@@ -145,7 +145,7 @@ CONTACT = {
         },
         "amd_cause": {
             "type": ["string", "null"],
-            "description": "AMDCAUSE as Asterisk gave it, e.g. HUMAN-800-800, LONGGREETING-1500-1500.",
+            "description": "AMDCAUSE as Asterisk gave it, e.g. HUMAN-800-800, LONGGREETING-1500-1500. Null when AMD is off, the call was not answered, or Asterisk gave no cause (HANGUP, or no verdict).",
         },
         "node": {
             "type": ["string", "null"],
@@ -238,6 +238,19 @@ ATTEMPT = {
         "hangup_cause": NINT,
         "sip_code": NSTR,
         "talk_seconds": {"type": ["number", "null"]},
+        "node": {
+            "type": ["string", "null"],
+            "description": "The Asterisk node the attempt was sent to.",
+        },
+        "answered_by": {
+            "type": ["string", "null"],
+            "enum": [None, "human", "machine", "unknown"],
+            "description": "Who answered this attempt, per answering-machine detection (as the contact's answered_by). Null when AMD was off or the call was not answered.",
+        },
+        "amd_cause": {
+            "type": ["string", "null"],
+            "description": "This attempt's AMDCAUSE as Asterisk gave it; null when AMD was off, the call was not answered, or Asterisk gave no cause (HANGUP).",
+        },
     },
 }
 

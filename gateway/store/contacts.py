@@ -64,7 +64,8 @@ class ContactStore:
         body = contact_json(row, campaign)
         attempts = await self._db.fetch_all(
             "SELECT number, created_at, ended_at, outcome, hangup_cause, sip_code,"
-            " talk_seconds, node FROM attempts WHERE contact_id = ? ORDER BY number",
+            " talk_seconds, node, answered_by, amd_cause FROM attempts"
+            " WHERE contact_id = ? ORDER BY number",
             (contact_id,),
         )
         decisions = await self._db.fetch_all(
@@ -83,6 +84,8 @@ class ContactStore:
                 "sip_code": a["sip_code"],
                 "talk_seconds": a["talk_seconds"],
                 "node": a["node"],
+                "answered_by": a["answered_by"],
+                "amd_cause": a["amd_cause"],
             }
             for a in attempts
         ]

@@ -67,6 +67,7 @@ class Amd:
     at: float
     answered_by: str  # human, machine or unknown
     cause: str = ""
+    seconds: float | None = None  # from the answer to the verdict, when the answer was heard
 
 
 Change = Answer | End | NotSent | OptOut | Amd
@@ -80,6 +81,8 @@ class Applied:
     campaigns: set[CampaignKey] = field(default_factory=set)  # campaigns with new events
     outcomes: list[tuple[str, str | None]] = field(default_factory=list)  # (outcome, node)
     set_apart: list[tuple[Change, str]] = field(default_factory=list)  # could not apply
+    # (answered_by, seconds to the verdict) once per attempt; no verdict: ("unknown", None)
+    amd: list[tuple[str, float | None]] = field(default_factory=list)
 
 
 _COUNT = {s: f"n_{s}" for s in ("pending", "originated", "connected", "completed", "failed",
@@ -129,6 +132,9 @@ def _apply(conn: sqlite3.Connection, changes: Sequence[Change]) -> Applied:
         applied.campaigns.add(CampaignKey(row["tenant_id"], row["campaign_id"]))
         if isinstance(change, End):
             applied.outcomes.append((outcome, row["node"]))
+        if delta.get("n_amd"):  # this change gave the attempt its answered_by
+            taken = (change.answered_by, change.seconds) if isinstance(change, Amd) else None
+            applied.amd.append(taken or (amd_rules.UNKNOWN, None))
     for pk, delta in deltas.items():
         sets = ", ".join(f"{column} = {column} + ?" for column in delta)
         conn.execute(f"UPDATE campaigns SET {sets} WHERE pk = ?", (*delta.values(), pk))

@@ -4,6 +4,8 @@ decisions, to its own tenant only; the timezone column and retry_on at upload.""
 from __future__ import annotations
 
 from gateway.http.keys import STORE
+from gateway.http.openapi import document
+from tests.api.test_openapi import check_against
 from tests.helpers import Api, new_tenant
 
 
@@ -20,6 +22,39 @@ async def test_a_contact_with_its_trail(api: Api) -> None:
     assert detail["phone_number"] == "+12125550100"
     assert detail["custom_fields"] == {"timezone": "Europe/Paris", "name": "Ann"}
     assert (detail["attempts"], detail["attempts_made"], detail["decisions"]) == ([], 0, [])
+
+
+async def test_each_attempt_says_who_answered_it(api: Api) -> None:
+    """Every item of `attempts` has its own answered_by and amd_cause (stored per attempt):
+    null when AMD was off or the call was not answered, or Asterisk gave no cause."""
+    cid = (await api.create_ok("phone_number\n+12125550100\n", amd="on"))["id"]
+    db = api.client.app[STORE].db
+    contact_id, pk = (await db.fetch_one(
+        "SELECT k.id, k.campaign_pk FROM contacts k JOIN campaigns c ON c.pk = k.campaign_pk"
+        " WHERE c.id = ?", (cid,)))  # fmt: skip
+    rows = [  # number, outcome, answered_by, amd_cause
+        (1, "no_answer", None, None),
+        (2, "machine", "machine", "MAXWORDS-3-2"),
+        (3, "answered", "unknown", None),  # HANGUP: Asterisk gave no cause
+        (4, "answered", "human", "HUMAN-800-800"),
+    ]
+    for number, outcome, answered_by, cause in rows:
+        await db.execute(
+            "INSERT INTO attempts (id, contact_id, campaign_pk, number, status, created_at,"
+            " ended_at, outcome, answered_by, amd_cause, node)"
+            " VALUES (?, ?, ?, ?, 'ended', ?, ?, ?, ?, ?, 'default')",
+            (f"a-{number}", contact_id, pk, number, 1.8e9 + number, 1.8e9 + number + 0.5,
+             outcome, answered_by, cause),
+        )  # fmt: skip
+    response = await api.request("GET", f"/campaigns/{cid}/contacts/{contact_id}")
+    assert response.status == 200
+    attempts = (await response.json())["attempts"]
+    assert [(a["number"], a["outcome"], a["answered_by"], a["amd_cause"]) for a in attempts] == rows
+    assert all({"answered_by", "amd_cause", "node"} <= set(a) for a in attempts)
+    spec = document()
+    path = spec["paths"]["/api/v1/campaigns/{id}/contacts/{contact_id}"]["get"]
+    schema = path["responses"]["200"]["content"]["application/json"]["schema"]
+    check_against(spec, schema, await response.json(), "contact detail")  # each key documented
 
 
 async def test_another_tenants_contact_or_a_missing_one_is_404(api: Api) -> None:

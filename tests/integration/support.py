@@ -152,7 +152,14 @@ class Call:
     reason: str | None = None
     contexts: set[str] = field(default_factory=set)  # every dialplan context it was seen in
     hangup_at: tuple[str, str] | None = None  # (Context, Exten) of its Hangup
-    amd_status: str | None = None  # AMDStatus of its GatewayAMD UserEvent
+    amd_status: str | None = None  # AMDSTATUS of its GatewayAMD UserEvent
+
+
+def header(message: dict[str, str], name: str) -> str | None:
+    """A header by its name in any case (the dialplan's own UserEvent headers: AMDSTATUS,
+    written AMDStatus by the dialplan shipped before)."""
+    folded = name.casefold()
+    return next((v for k, v in message.items() if k.casefold() == folded), None)
 
 
 def _caller_id(message: dict[str, str]) -> str | None:
@@ -321,7 +328,7 @@ class AmiWitness:
             if m.get("Context"):
                 call.contexts.add(m["Context"])
             if event == "UserEvent" and m.get("UserEvent") == "GatewayAMD":
-                call.amd_status = m.get("AMDStatus")
+                call.amd_status = header(m, "AMDSTATUS")
             if event == "Newchannel":
                 call.channel = channel
                 call.created = now

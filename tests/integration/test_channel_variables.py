@@ -39,7 +39,8 @@ READ = (
     "CF__note",
     "note",
     "CF_long",
-    "PHONE_NUMBER",
+    "GATEWAY_PHONE_NUMBER",
+    "PHONE_NUMBER",  # its name before GATEWAY_PHONE_NUMBER: no longer set
     "ATTEMPT_ID",
 )
 
@@ -112,7 +113,8 @@ def test_csv_columns_reach_the_channel_only_as_cf_variables(
         "CF__note": "inherited",
         "note": "",
         "CF_long": LONG,  # at the byte limit, through Asterisk's parser unchanged
-        "PHONE_NUMBER": phone,
+        "GATEWAY_PHONE_NUMBER": phone,
+        "PHONE_NUMBER": "",
         "ATTEMPT_ID": call.uniqueid,
     }
     # The limit in force is the operator's hour, not the 1 s of the CSV column.

@@ -22,6 +22,16 @@ import pytest
 from tests.integration.test_sandbox import CALLER_ID, Ami, is_event
 
 pytestmark = pytest.mark.integration
+# A far end that never speaks: AMD() gives up at total_analysis_time (TOOLONG-<ms>), or,
+# when no RTP arrives at all, Asterisk 22's app_amd says NOAUDIODATA-<ms> (its format).
+SILENT_CAUSE = r"(TOOLONG|NOAUDIODATA)-\d+"
+
+
+def header(message: dict[str, str], name: str) -> str | None:
+    """A header by its name in any case."""
+    folded = name.casefold()
+    return next((v for k, v in message.items() if k.casefold() == folded), None)
+
 
 AGENT = "GATEWAY_AGENT_CONTEXT=campaign,GATEWAY_AGENT_EXTEN=s,GATEWAY_AGENT_PRIORITY=1"
 MACHINE_AGENT = (
@@ -48,7 +58,7 @@ CASES = {
         "h",  # Hangup(16) in gateway-amd, then its h extension
     ),
     "far_end_hangs_up": ("+12025551200", True, "HANGUP", r"", "gateway-amd", "h"),
-    "no_audio": ("+12025551300", True, "NOTSURE", r"TOOLONG-\d+", "campaign", "s"),
+    "no_audio": ("+12025551300", True, "NOTSURE", SILENT_CAUSE, "campaign", "s"),
 }
 
 
@@ -105,9 +115,10 @@ def test_verdict_user_event_and_where_the_call_went(amd_run: AmdRun, name: str) 
     [verdict] = [
         m for m in amd_run.ami.events("UserEvent", attempt_id) if m.get("UserEvent") == "GatewayAMD"
     ]
-    assert verdict["AttemptID"] == attempt_id
-    assert verdict["AMDStatus"] == status, verdict
-    assert re.fullmatch(cause, verdict["AMDCause"]), verdict
+    # The header names as the dialplan writes them (AMDSTATUS; AMDStatus before), in any case.
+    assert header(verdict, "AttemptID") == attempt_id
+    assert header(verdict, "AMDSTATUS") == status, verdict
+    assert re.fullmatch(cause, header(verdict, "AMDCAUSE") or ""), verdict
     [hangup] = amd_run.ami.events("Hangup", attempt_id)
     assert (hangup["Context"], hangup["Exten"]) == (context, exten), hangup
 

@@ -44,6 +44,19 @@ def test_the_corpus_is_at_least_40_greetings_half_of_each_kind() -> None:
             assert words >= 8, text  # a long sentence
 
 
+def test_the_voices_are_what_the_docs_say() -> None:
+    """README, amd.conf and tests/sandbox/README.md: 8 espeak-ng voices in 24
+    voice/variant combinations (a variant follows the voice after `+`)."""
+    voices = [line.split()[2] for line in (SANDBOX / "greetings.txt").read_text().splitlines()
+              if line.strip() and not line.startswith("#")]  # fmt: skip
+    assert len(set(voices)) == 24
+    assert len({voice.split("+")[0] for voice in voices}) == 8
+    docs = [SANDBOX.parents[1] / name for name in ("README.md", "asterisk-config/amd.conf")]
+    for doc in [*docs, SANDBOX / "README.md"]:
+        text = " ".join(doc.read_text().replace(";", " ").split())
+        assert "8 espeak-ng voices" in text and "24 voice/variant combinations" in text, doc
+
+
 def test_far_end_plays_every_greeting_on_its_number() -> None:
     root = scenario()
     eregs = {e.get("assign_to"): e.get("regexp") for e in root.iter("ereg")}

@@ -3,6 +3,7 @@ output, exit codes, and never printing the API key."""
 
 from __future__ import annotations
 
+import argparse
 import io
 import itertools
 import json
@@ -10,11 +11,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from gateway.cli import build_parser, main
+from gateway.cli import campaigns as cli_campaigns
 from gateway.cli.campaigns import Progress, _watch
 from gateway.client import Client, Event
 from tests.daemon_fixture import CSV, Daemon, clean_env, daemon, free_port, own_daemon
@@ -304,3 +307,26 @@ def test_amd_options(env: Daemon, csv_file: Path, capsys: pytest.CaptureFixture[
     assert (plain["amd"], plain["machine_agent_id"]) == ("off", None)
     code, _, err = run(capsys, "create", str(csv_file), "--name", "C", "--machine-agent-id", "x")
     assert code == 1 and "machine_agent_id: unknown machine_agent_id 'x'" in err
+
+
+def test_a_contacts_attempts_show_who_answered(capsys: pytest.CaptureFixture[str]) -> None:
+    """The human view of `contact`: each attempt's answered_by and amd_cause (- for null)."""
+    attempt = {"started_at": "2026-12-02T10:00:00Z", "ended_at": "2026-12-02T10:00:09Z",
+               "hangup_cause": 16, "sip_code": None, "talk_seconds": None}  # fmt: skip
+    contact = {
+        "id": 7, "phone_number": "+14155550100", "status": "completed", "last_outcome": "answered",
+        "timezones": ["America/Los_Angeles"], "decisions": [],
+        "attempts": [
+            {**attempt, "number": 1, "outcome": "machine", "answered_by": "machine",
+             "amd_cause": "MAXWORDS-3-2"},
+            {**attempt, "number": 2, "outcome": "answered", "answered_by": "unknown",
+             "amd_cause": None},
+        ],
+    }  # fmt: skip
+    client = SimpleNamespace(campaigns=SimpleNamespace(get_contact=lambda cid, contact_id: contact))
+    args = argparse.Namespace(id="c1", contact_id=7, json=False)
+    assert cli_campaigns._contact(client, args) is None  # type: ignore[arg-type]
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[-2:] == ["ANSWERED_BY", "AMD_CAUSE"]
+    assert lines[2].split()[-2:] == ["machine", "MAXWORDS-3-2"]
+    assert lines[3].split()[-2:] == ["unknown", "-"]

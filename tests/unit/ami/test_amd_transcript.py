@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from gateway.ami.amd import parse_amd_verdict
 from gateway.ami.protocol import AmiParser, Message
 from gateway.ami.telephony import AmiTelephony
@@ -14,17 +16,25 @@ from gateway.domain.calls import AmdVerdict, CallAnswered, CallEnded, CallEvent,
 from tests.fakes.ami_server import FakeAmiServer
 from tests.unit.ami.support import until
 
-TRANSCRIPT = Path(__file__).resolve().parents[2] / "transcripts" / "amd_verdicts.ami"
+ROOT = Path(__file__).resolve().parents[3]
+TRANSCRIPT = ROOT / "tests" / "transcripts" / "amd_verdicts.ami"
+# The transcript was recorded when the dialplan wrote AMDStatus / AMDCause; it now writes
+# the variables' own names, AMDSTATUS / AMDCAUSE: the same bytes with those header names.
+UPPER = (
+    TRANSCRIPT.read_bytes()
+    .replace(b"\nAMDStatus: ", b"\nAMDSTATUS: ")
+    .replace(b"\nAMDCause: ", b"\nAMDCAUSE: ")
+)
 CALLS = ("attempt-person-1", "attempt-machine-1", "attempt-hangup-1")
 
 
-def messages() -> list[Message]:
-    return AmiParser().feed(TRANSCRIPT.read_bytes())
+def messages(data: bytes | None = None) -> list[Message]:
+    return AmiParser().feed(TRANSCRIPT.read_bytes() if data is None else data)
 
 
-def verdicts() -> dict[str, AmdVerdict]:
+def verdicts(data: bytes | None = None) -> dict[str, AmdVerdict]:
     found = {}
-    for message in messages():
+    for message in messages(data):
         verdict = parse_amd_verdict(message)
         if verdict is not None:
             found[verdict.attempt_id] = verdict
@@ -43,6 +53,38 @@ def test_every_verdict_of_the_transcript_is_parsed() -> None:
     assert all(v.seconds is None for v in found.values())  # the parser hears no answer
 
 
+def test_the_header_names_are_read_in_any_case() -> None:
+    assert UPPER.count(b"\nAMDSTATUS: ") == UPPER.count(b"\nAMDCAUSE: ") == 3
+    assert b"AMDStatus" not in UPPER and b"AMDCause" not in UPPER
+    assert verdicts(UPPER) == verdicts() and len(verdicts()) == 3
+    # The person's verdict (the first one, HANGUP, has an empty cause).
+    [event] = [m for m in messages(UPPER) if m.get("UserEvent") == "GatewayAMD"][1:2]
+    assert "AMDSTATUS" in event and "AMDStatus" not in event
+    assert parse_amd_verdict(event) == AmdVerdict(CALLS[0], "HUMAN", event["AMDCAUSE"])
+    for names in [("amdstatus", "amdcause", "attemptid"), ("AmdStatus", "AmdCause", "ATTEMPTID")]:
+        renamed = Message(
+            {k: v for k, v in event.items() if k not in ("AMDSTATUS", "AMDCAUSE", "AttemptID")}
+        )
+        renamed.update(
+            zip(names, (event["AMDSTATUS"], event["AMDCAUSE"], event["AttemptID"]), strict=True)
+        )
+        assert parse_amd_verdict(renamed) == parse_amd_verdict(event), names
+        # An attempt id that disagrees, in whatever case its header is, is still no verdict.
+        assert parse_amd_verdict(Message({**renamed, names[2]: "someone-else"})) is None
+    # Without the status header, in any case, there is no verdict.
+    assert parse_amd_verdict(Message({k: v for k, v in event.items() if k != "AMDSTATUS"})) is None
+
+
+def test_the_shipped_dialplan_writes_the_variables_own_names() -> None:
+    """Both UserEvent(GatewayAMD...) lines of [gateway-amd] (after AMD() and in h)."""
+    dialplan = (ROOT / "asterisk-config" / "extensions.conf").read_text()
+    lines = [line for line in dialplan.splitlines() if "UserEvent(GatewayAMD," in line]
+    assert len(lines) == 2, lines
+    for line in lines:
+        assert "AttemptID: ${ATTEMPT_ID}" in line, line
+        assert "AMDSTATUS: ${AMDSTATUS}" in line and "AMDCAUSE: ${AMDCAUSE}" in line, line
+
+
 def test_only_a_gateway_amd_user_event_is_a_verdict() -> None:
     user_events = [m for m in messages() if m.get("Event") == "UserEvent"]
     assert len(user_events) == 3
@@ -59,8 +101,9 @@ def test_only_a_gateway_amd_user_event_is_a_verdict() -> None:
     assert all(parse_amd_verdict(m) is None for m in messages() if m.get("Event") != "UserEvent")
 
 
+@pytest.mark.parametrize("header_case", ["as recorded", "upper"])
 async def test_replayed_verdicts_come_between_the_answer_and_the_end(
-    server: FakeAmiServer, telephony: AmiTelephony
+    server: FakeAmiServer, telephony: AmiTelephony, header_case: str
 ) -> None:
     events: list[CallEvent] = []
     telephony.on_call_event(events.append)
@@ -68,7 +111,7 @@ async def test_replayed_verdicts_come_between_the_answer_and_the_end(
         await telephony.originate(
             OriginateRequest(aid, "PJSIP/1@carrier", "100", "gateway-amd", "s", 1, 30000)
         )
-    await server.send_raw(TRANSCRIPT.read_bytes())
+    await server.send_raw(UPPER if header_case == "upper" else TRANSCRIPT.read_bytes())
     await until(lambda: sum(isinstance(e, CallEnded) for e in events) == len(CALLS))
     for aid in CALLS:
         mine = [e for e in events if e.attempt_id == aid]

@@ -90,7 +90,7 @@ class Arrival:
 
     @property
     def phone(self) -> str:
-        return self.variables.get("PHONE_NUMBER", "")
+        return self.variables.get("GATEWAY_PHONE_NUMBER", "")
 
     @property
     def campaign_id(self) -> str:
@@ -182,7 +182,7 @@ class FakeAsterisk(FakeAmiServer):
             self.originates.append(Arrival(time.monotonic(), time.time(), connection, action))
             for hook in self.on_originate:
                 hook(action)
-            if variables(action).get("PHONE_NUMBER") in self.unanswered_numbers:
+            if variables(action).get("GATEWAY_PHONE_NUMBER") in self.unanswered_numbers:
                 return True  # recorded, never answered: the gateway cannot know if it was sent
         return await super()._answer(action, writer)
 
@@ -193,7 +193,7 @@ class FakeAsterisk(FakeAmiServer):
         found = variables(action)
         call = FakeCall(
             id=attempt,
-            phone=found.get("PHONE_NUMBER", ""),
+            phone=found.get("GATEWAY_PHONE_NUMBER", ""),
             campaign_id=found.get("CAMPAIGN_ID", ""),
             channel=f"PJSIP/carrier-{len(self.calls):08x}",
             started=next(self._seq),
@@ -263,6 +263,11 @@ class FakeAsterisk(FakeAmiServer):
         events = [self._response(call, "Failure", reason), self._hangup(call, cause, text, tech)]
         for event in events if response_first else reversed(events):
             await self.send_event(event)
+
+    async def user_event(self, attempt: str, name: str, **headers: str) -> None:
+        """The dialplan's UserEvent(name,Header: value...) on the call's channel."""
+        call = self.calls[attempt]
+        await self.send_event(self._event(call, "UserEvent", UserEvent=name, **headers))
 
     def vanish(self, attempt: str) -> None:
         """The call ends and nobody hears of it (the gateway is away)."""

@@ -675,7 +675,7 @@ async def test_originate_headers(env: Env) -> None:
         "CF_1st_col": "x",
         # \ " , ( ) [ ] each get a backslash: Asterisk removes it and keeps the character.
         "CF_note": 'Smith\\, \\"Jr\\" \\(VIP\\) \\[a\\\\b\\]',
-        "PHONE_NUMBER": phone,
+        "GATEWAY_PHONE_NUMBER": phone,
         "CONTACT_ID": str(contact["id"]),
         "CAMPAIGN_ID": cid,
         "ATTEMPT_ID": attempt_id,
