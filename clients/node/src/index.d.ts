@@ -156,9 +156,10 @@ export interface Attempt {
   talk_seconds: number | null;
   /** The Asterisk node it was sent to. */
   node: string | null;
-  /** Who answered it, per answering-machine detection (gateways that report it per attempt). */
-  answered_by?: AnsweredBy | null;
-  amd_cause?: string | null;
+  /** Who answered this attempt, per answering-machine detection (null: AMD off or not answered). */
+  answered_by: AnsweredBy | null;
+  /** AMDCAUSE of this attempt's verdict (null: no verdict, or Asterisk gave no cause). */
+  amd_cause: string | null;
   [field: string]: unknown;
 }
 
