@@ -81,7 +81,7 @@ class Config:
     host_max_concurrent_calls: int = 200  # the Asterisk node's own ceiling
     host_max_calls_per_second: float = 100.0
     default_country: str = "US"
-    allow_premium: bool = False  # premium-rate numbers in uploads (else refused, 400)
+    allow_premium: bool = False  # numbers that cost more (phone.COSTLY) in uploads, else 400
     default_timezone: str = "UTC"
     calling_hours: str = "08:00-21:00"  # in each contact's local time; "" turns them off
     max_upload_bytes: int = 50 * 1024 * 1024

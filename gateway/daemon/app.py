@@ -35,6 +35,7 @@ from gateway.http.streams import StreamHub
 from gateway.parseworker import ParseWorker
 from gateway.service import CampaignService
 from gateway.store.dialing import DialStore
+from gateway.store.renumber import renumber_stored_numbers
 from gateway.store.sqlite import SqliteStore
 from gateway.store.upgrade import backfill_contact_zones
 
@@ -65,6 +66,10 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     if discarded:
         log.warning("discarded uploads cut off by a restart", campaigns=discarded)
     await backfill_contact_zones(store.db)  # once, for campaigns from before zones
+    # once, for numbers stored before they were read exactly as libphonenumber does
+    await renumber_stored_numbers(
+        store.db, config.default_country, allow_premium=config.allow_premium
+    )
     app[STORE] = store
     app[STREAMS] = StreamHub(app[BUS], store.campaigns, config.max_streams_per_tenant)
     worker = ParseWorker()  # large uploads' CSV is parsed in it, beside the event loop

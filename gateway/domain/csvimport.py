@@ -51,7 +51,7 @@ class CsvContacts:
 
     def __init__(self, default_region: str, *, allow_premium: bool = False) -> None:
         self._region = default_region
-        self._allow_premium = allow_premium  # premium-rate numbers (else a row error)
+        self._allow_premium = allow_premium  # costly numbers (phone.COSTLY), else a row error
         self._decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
         self._tail = ""
         self._line = 0  # number of the last complete line consumed

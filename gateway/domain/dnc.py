@@ -1,7 +1,8 @@
 """Do-not-call input → E.164 numbers: a JSON list or a streamed CSV, errors naming the row.
 
-Numbers are normalised exactly as contacts are (`phone.normalise` with the same default
-country), so a number listed in any writing matches the contact it stands for. A CSV
+Numbers are read exactly as contacts are (`phone.normalise` with the same default
+country), so a number listed in any writing matches the contact it stands for; but a list
+takes a valid number of any type, even one no contact may have. A CSV
 follows the contact upload's conventions: UTF-8 (BOM or not), CRLF or LF, rows numbered
 as lines of the file (the header is row 1), control characters refused, a header with a
 `phone_number` column; other columns are ignored. In a JSON list the row is the number's
@@ -56,14 +57,15 @@ def parse_reason(value: Any, field: str = REASON_FIELD) -> str:
 
 def normalise_number(raw: Any, default_region: str, field: str = PHONE_COLUMN) -> str:
     """One number (a query or path parameter) in E.164, or DncInputError naming `field`.
-    A premium-rate number may always be listed (whether contacts may have one is the
-    operator's `allow_premium`): a list never refuses a number it could protect."""
+    Any number libphonenumber calls valid may be listed, of any type (premium rate, pager,
+    voicemail... whether a contact may have one is the operator's `allow_premium`, or
+    never): a list never refuses a number it could protect."""
     if not isinstance(raw, str):
         raise DncInputError(field, "must be a string")
     if _CONTROL_IN_VALUE.search(raw):
         raise DncInputError(field, "must not contain control characters")
     try:
-        return normalise(raw, default_region, allow_premium=True)
+        return normalise(raw, default_region, any_type=True)
     except InvalidNumber as exc:
         raise DncInputError(field, str(exc)) from None
 
@@ -88,7 +90,7 @@ def numbers_from_json(body: Any, default_region: str) -> tuple[list[str], str]:
         if _CONTROL_IN_VALUE.search(value):
             raise DncInputError(JSON_FIELD, "control character in a number (not allowed)", row)
         try:
-            numbers.append(normalise(value, default_region, allow_premium=True))
+            numbers.append(normalise(value, default_region, any_type=True))
         except InvalidNumber as exc:
             raise DncInputError(JSON_FIELD, str(exc), row) from None
     return numbers, reason
@@ -193,7 +195,7 @@ class CsvNumbers:
         try:
             for line in lines:
                 if line:
-                    append(normalise(line, region, allow_premium=True))
+                    append(normalise(line, region, any_type=True))
         except InvalidNumber:
             pass
         else:
@@ -207,7 +209,7 @@ class CsvNumbers:
                 values = line.count(",") + 1
                 raise self._error(f"{values} values but the header has 1 column", number)
             try:
-                numbers.append(normalise(line, region, allow_premium=True))
+                numbers.append(normalise(line, region, any_type=True))
             except InvalidNumber as exc:
                 raise self._error(str(exc), number) from None
         return numbers
@@ -230,7 +232,7 @@ class CsvNumbers:
                     f"{len(fields)} values but the header has {columns} columns", number
                 )
             try:
-                numbers.append(normalise(fields[index], region, allow_premium=True))
+                numbers.append(normalise(fields[index], region, any_type=True))
             except InvalidNumber as exc:
                 raise self._error(str(exc), number) from None
         return numbers

@@ -2,8 +2,10 @@
 
 A number is accepted when `phonenumbers.parse(raw, default_region)` reads it, with no
 extension, `phonenumbers.is_valid_number` calls it valid (its own per-region patterns, not
-length alone), and its type is one a campaign may call (ACCEPTED; premium rate only when
-the operator allows it). The E.164 form returned is `format_number(parse(...), E164)`.
+length alone), and its type is one a campaign may call: ACCEPTED, and the types that cost
+the caller more (COSTLY: premium rate, shared cost, personal, UAN) only when the operator
+allows them; any type for a do-not-call list. The E.164 form returned is
+`format_number(parse(...), E164)`.
 
 `phonenumbers.parse` plus `is_valid_number` cost ~30 µs a number, too slow for a million-row
 upload, so the common case takes a fast path: a number written with ASCII digits, at most
@@ -22,10 +24,7 @@ from phonenumbers import NumberParseException, PhoneNumberType
 from gateway.domain import numberplan
 from gateway.domain.numberplan import TOO_LONG, UNKNOWN
 
-# Mobile, fixed-line, toll-free and VoIP numbers, and the other kinds that reach a person
-# at an ordinary rate: UAN (a company's single number), shared cost, personal numbers
-# (follow-me numbers). Refused: pager (cannot take a call), voicemail access (reaches a
-# mailbox system, never a person) and premium rate unless the operator allows it.
+# What a contact may be: mobile, fixed-line, toll-free and VoIP numbers.
 ACCEPTED = frozenset(
     {
         PhoneNumberType.FIXED_LINE,
@@ -33,15 +32,27 @@ ACCEPTED = frozenset(
         PhoneNumberType.FIXED_LINE_OR_MOBILE,
         PhoneNumberType.TOLL_FREE,
         PhoneNumberType.VOIP,
-        PhoneNumberType.UAN,
-        PhoneNumberType.SHARED_COST,
-        PhoneNumberType.PERSONAL_NUMBER,
     }
 )
+_SETTING = "allowed only with [contacts] allow_premium = true"
+# Numbers that cost the caller more than an ordinary call: only when the operator allows
+# them (`allow_premium`). UAN is a company's single number, a personal number a
+# follow-me number (in the UK the 070 range, known for its cost).
+COSTLY = {
+    PhoneNumberType.PREMIUM_RATE: "a premium-rate number",
+    PhoneNumberType.SHARED_COST: "a shared-cost number",
+    PhoneNumberType.PERSONAL_NUMBER: "a personal (follow-me) number",
+    PhoneNumberType.UAN: "a UAN (a company's single number)",
+}
+WITH_PREMIUM = ACCEPTED | frozenset(COSTLY)
+# Any valid number, whatever its type: what a do-not-call list takes.
+ANY_TYPE = frozenset(PhoneNumberType.values()) - {PhoneNumberType.UNKNOWN}
 _REFUSED_KINDS = {
-    PhoneNumberType.PREMIUM_RATE: (
-        "a premium-rate number (allowed only with [contacts] allow_premium = true)"
-    ),
+    **{
+        kind: f"{what}, which costs the caller more than an ordinary call ({_SETTING})"
+        for kind, what in COSTLY.items()
+    },
+    # Never a contact: no person answers them.
     PhoneNumberType.PAGER: "a pager number, which cannot take a call",
     PhoneNumberType.VOICEMAIL: "a voicemail access number, not a person's",
 }
@@ -72,18 +83,23 @@ class _Refused(Exception):
         self.error_type = error_type
 
 
-def normalise(raw: str, default_region: str, *, allow_premium: bool = False) -> str:
+def normalise(
+    raw: str, default_region: str, *, allow_premium: bool = False, any_type: bool = False
+) -> str:
     """The number in E.164 ("+14155550123"), or InvalidNumber saying why not.
 
     `default_region` (case-insensitive, e.g. "GB") is the country of numbers written
-    without a country code."""
-    return classify(raw, default_region, allow_premium=allow_premium)[0]
+    without a country code. The number must be of a type in ACCEPTED, or in COSTLY too
+    with `allow_premium`; with `any_type` (a do-not-call list), of any type."""
+    return classify(raw, default_region, allow_premium=allow_premium, any_type=any_type)[0]
 
 
 Reading = tuple[str, int, int]  # E.164, country calling code, PhoneNumberType
 
 
-def classify(raw: str, default_region: str, *, allow_premium: bool = False) -> Reading:
+def classify(
+    raw: str, default_region: str, *, allow_premium: bool = False, any_type: bool = False
+) -> Reading:
     """As normalise(), with the number's country code and type, as phonenumbers'
     number_type() gives it except that FIXED_LINE stands for FIXED_LINE_OR_MOBILE too
     (both are geographic, which is what the time zones of a number turn on)."""
@@ -107,7 +123,7 @@ def classify(raw: str, default_region: str, *, allow_premium: bool = False) -> R
         raise InvalidNumber(_explain(why, raw)) from None
     calling, nsn = number
     kind = calling.kind(nsn)
-    if kind in ACCEPTED or (allow_premium and kind == PhoneNumberType.PREMIUM_RATE):
+    if kind in (ANY_TYPE if any_type else WITH_PREMIUM if allow_premium else ACCEPTED):
         return f"+{calling.text}{nsn}", calling.country_code, kind
     if kind == UNKNOWN:
         why = f"not a valid number (libphonenumber knows no such +{calling.text} number)"

@@ -328,3 +328,14 @@ async def test_a_premium_rate_number_may_be_listed_though_contacts_may_not_have_
     refused = await api.create("phone_number\n+19002345678\n")
     assert refused.status == 400  # allow_premium is off by default
     assert "premium" in (await refused.json())["error"]
+
+
+async def test_pager_and_voicemail_numbers_may_be_listed_though_no_contact_may_have_one(
+    api: Api,
+) -> None:
+    response = await add_csv(api, "phone_number\n+44 7640 123456\n+49 177 99 1234567\n")
+    assert response.status == 200, await response.text()
+    assert await response.json() == {"added": 2, "already": 0}
+    assert await numbers_of(api) == ["+447640123456", "+49177991234567"]
+    refused = await api.create("phone_number\n+447640123456\n")
+    assert refused.status == 400 and "pager" in (await refused.json())["error"]

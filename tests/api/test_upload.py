@@ -169,13 +169,25 @@ async def test_truncated_body_refused(api: Api) -> None:
     await assert_nothing_left(api)
 
 
-async def test_premium_rate_numbers_need_the_operators_consent(aiohttp_client, config) -> None:  # type: ignore[no-untyped-def]
-    csv = "phone_number\n+14155550100\n+1 900 234 5678\n"
+@pytest.mark.parametrize(
+    ("number", "kind"),
+    [
+        ("+1 900 234 5678", "premium-rate"),
+        ("+44 70 1234 5678", "personal"),  # the UK's 070 range: a known high-cost one
+        ("+44 55 1234 5678", "UAN"),
+        ("+49 180 1 2345", "shared-cost"),
+    ],
+)
+async def test_numbers_that_cost_more_need_the_operators_consent(  # type: ignore[no-untyped-def]
+    aiohttp_client, config, number: str, kind: str
+) -> None:
+    csv = f"phone_number\n+14155550100\n{number}\n"
     refused = await new_tenant(await aiohttp_client(create_app(config)), "acme")
     response = await refused.create(csv)
     body = await response.json()
     assert response.status == 400, body
-    assert body["row"] == 3 and "allow_premium = true" in body["error"]
+    assert body["row"] == 3 and kind in body["error"], body
+    assert "[contacts] allow_premium = true" in body["error"]
     await assert_nothing_left(refused)
     allowed = await aiohttp_client(create_app(replace(config, allow_premium=True)))
     api = await new_tenant(allowed, "globex")  # same database, another tenant

@@ -198,3 +198,33 @@ def test_one_bad_number(raw: Any) -> None:
     with pytest.raises(DncInputError, match=r"^phone_number: ") as caught:
         normalise_number(raw, "US")
     assert caught.value.row is None
+
+
+# Valid numbers of every type a contact may not have by default, or ever.
+ANY_TYPE = [
+    ("+1 900 234 5678", "+19002345678"),  # premium rate
+    ("+44 70 1234 5678", "+447012345678"),  # personal
+    ("+44 55 1234 5678", "+445512345678"),  # UAN
+    ("+49 180 1 2345", "+4918012345"),  # shared cost
+    ("+44 7640 123456", "+447640123456"),  # pager
+    ("+49 177 99 1234567", "+49177991234567"),  # voicemail access
+]
+
+
+def test_a_list_takes_a_valid_number_of_any_type() -> None:
+    """A list never refuses a number it could protect: each way numbers come in."""
+    raws, wanted = [raw for raw, _ in ANY_TYPE], [e164 for _, e164 in ANY_TYPE]
+    assert [normalise_number(raw, "US") for raw in raws] == wanted
+    assert numbers_from_json({"phone_numbers": raws}, "US") == (wanted, "")
+    assert parse(("phone_number\n" + "\n".join(raws) + "\n").encode()) == wanted  # plain
+    quoted = "phone_number,note\n" + "".join(f'"{raw}",x\n' for raw in raws)
+    assert parse(quoted.encode()) == wanted
+
+
+def test_a_list_still_refuses_an_invalid_number_or_an_extension() -> None:
+    for raw in ("+1 155 123 4567", "415-555-0100 x12"):
+        with pytest.raises(DncInputError):
+            normalise_number(raw, "US")
+    with pytest.raises(DncInputError) as caught:
+        parse(b"phone_number\n+14155550100\n+1 155 123 4567\n")
+    assert caught.value.row == 3

@@ -75,13 +75,58 @@ def test_premium_rate_only_when_allowed() -> None:
     [
         ("+44 800 123 4567", "US", "+448001234567"),  # toll free
         ("056 1234 5678", "GB", "+445612345678"),  # VoIP
-        ("055 1234 5678", "GB", "+445512345678"),  # UAN (a company's number)
-        ("0180 1 2345", "DE", "+4918012345"),  # shared cost
-        ("070 1234 5678", "GB", "+447012345678"),  # personal (follow-me)
+        ("+1 201 555 0123", "GB", "+12015550123"),  # fixed line or mobile (US)
     ],
 )
-def test_other_kinds_that_reach_a_person(raw: str, region: str, e164: str) -> None:
+def test_ordinary_kinds(raw: str, region: str, e164: str) -> None:
     assert normalise(raw, region) == e164
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "e164", "kind"),
+    [
+        ("0901 234 5678", "GB", "+449012345678", "a premium-rate number"),
+        ("055 1234 5678", "GB", "+445512345678", "a UAN"),  # a company's single number
+        ("0180 1 2345", "DE", "+4918012345", "a shared-cost number"),
+        ("+44 70 1234 5678", "US", "+447012345678", "a personal"),  # UK 070: high cost
+    ],
+)
+def test_costly_kinds_only_when_the_operator_allows_them(
+    raw: str, region: str, e164: str, kind: str
+) -> None:
+    """Each costs the caller more than an ordinary call: refused, naming its type and the
+    setting, unless `[contacts] allow_premium = true`."""
+    with pytest.raises(InvalidNumber) as refused:
+        normalise(raw, region)
+    assert str(refused.value).startswith(kind)
+    assert "[contacts] allow_premium = true" in str(refused.value)
+    assert normalise(raw, region, allow_premium=True) == e164
+    assert normalise(raw, region, any_type=True) == e164
+
+
+@pytest.mark.parametrize(
+    ("raw", "why", "e164"),
+    [
+        ("+44 7640 123456", "a pager number", "+447640123456"),
+        ("+49 177 99 1234567", "a voicemail access number", "+49177991234567"),
+    ],
+)
+def test_never_a_contact_but_a_do_not_call_list_takes_it(raw: str, why: str, e164: str) -> None:
+    for allow in (False, True):
+        with pytest.raises(InvalidNumber, match=why):
+            normalise(raw, "US", allow_premium=allow)
+    assert normalise(raw, "US", any_type=True) == e164
+
+
+def test_any_type_still_needs_a_valid_number_without_extension() -> None:
+    for raw in ("+1 155 123 4567", "415-555-0100 x12", "+999 123456", ""):
+        with pytest.raises(InvalidNumber):
+            normalise(raw, "US", any_type=True)
+
+
+def test_text_around_the_number_and_letters_as_libphonenumber_reads_them() -> None:
+    assert normalise("call 415 555 0100", "US") == "+14155550100"
+    assert normalise("1-800-FLOWERS", "US") == "+18003569377"
 
 
 def test_unknown_default_country() -> None:
