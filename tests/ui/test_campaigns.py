@@ -353,6 +353,19 @@ def test_keyboard_alone_works(page: Page, server: Tenants) -> None:
     dialog = page.get_by_role("dialog", name="Stop this campaign?")
     expect(dialog).to_be_visible()
     expect(dialog.get_by_role("button", name="Cancel", exact=True)).to_be_focused()
+    # The page behind the modal is inert: Tab goes round the dialog's buttons (and the
+    # browser's own controls, the document here), never to a control behind it.
+    where = """() => {
+        const el = document.activeElement;
+        if (el === document.body) return 'body';
+        return el.closest('dialog') ? el.textContent : 'page';
+    }"""
+    reached = []
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate(where))
+    assert "page" not in reached and {"Yes, stop", "Cancel"} <= set(reached), reached
+    dialog.get_by_role("button", name="Cancel", exact=True).focus()
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     assert api(server, "GET", f"/campaigns/{campaign['id']}")["status"] == "running"
