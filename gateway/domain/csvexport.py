@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-# The gateway's own columns, first; the campaign's custom fields follow in upload order.
+# The gateway's own columns, first (later additions at their end, so a column keeps its
+# position); the campaign's custom fields follow in upload order.
 COLUMNS: tuple[str, ...] = (
     "phone_number",
     "status",
@@ -21,6 +22,9 @@ COLUMNS: tuple[str, ...] = (
     "updated_at",
     "row_number",
     "contact_id",
+    "answered_by",
+    "amd_cause",
+    "node",
 )
 # Spreadsheets run a cell that starts with one of these as a formula ("CSV injection").
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -50,6 +54,10 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _text(value: str | None) -> str:
+    return "" if value is None else text_cell(value)
+
+
 def row(contact: Mapping[str, Any], custom_field_names: Iterable[str]) -> list[str]:
     """One contact (as the API's contact JSON) as CSV cells, in `header` order."""
     fields = contact["custom_fields"]
@@ -68,5 +76,8 @@ def row(contact: Mapping[str, Any], custom_field_names: Iterable[str]) -> list[s
         _cell(contact["updated_at"]),
         str(contact["row_number"]),
         str(contact["id"]),
+        _cell(contact.get("answered_by")),
+        _text(contact.get("amd_cause")),  # from Asterisk: guarded like uploaded text
+        _text(contact.get("node")),
         *(text_cell(fields.get(name, "")) for name in custom_field_names),
     ]

@@ -166,7 +166,7 @@ def document() -> dict[str, Any]:
             },
             "/api/v1/campaigns/{id}/contacts.csv": {
                 "get": _op(
-                    "The campaign's contacts with their outcomes as CSV, streamed: the gateway's columns (phone_number, status, outcome, hangup_cause, hangup_cause_text, sip_code, attempts, talk_seconds, next_attempt_at, timezones (space-separated), opted_out (true/false), updated_at, row_number, contact_id), then the custom fields (one named like a gateway column is prefixed custom_; a value starting with = + - @ or a tab is prefixed with ' so spreadsheets never run it). Every contact in id order unless paged",
+                    "The campaign's contacts with their outcomes as CSV, streamed: the gateway's columns (phone_number, status, outcome, hangup_cause, hangup_cause_text, sip_code, attempts, talk_seconds, next_attempt_at, timezones (space-separated), opted_out (true/false), updated_at, row_number, contact_id, answered_by (human/machine/unknown, empty without a verdict), amd_cause, node (the Asterisk node of its latest attempt)), then the custom fields (one named like a gateway column is prefixed custom_; a custom value, amd_cause or node starting with = + - @ or a tab is prefixed with ' so spreadsheets never run it). Every contact in id order unless paged",
                     {
                         "200": {
                             "description": "text/csv, UTF-8, CRLF lines, a header line first",

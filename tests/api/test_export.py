@@ -7,6 +7,7 @@ import io
 
 from gateway.domain import csvexport
 from gateway.http import export
+from gateway.http.keys import STORE
 from gateway.http.openapi import document
 from tests.helpers import Api, csv_of
 
@@ -77,11 +78,32 @@ async def test_export_keeps_uploaded_text_from_running_as_a_formula(api: Api) ->
     assert rows[0]["note"] == '\'=HYPERLINK("x")' and rows[1]["note"] == "'-2"
 
 
+async def test_export_has_the_amd_verdict_and_the_node(api: Api) -> None:
+    campaign = await api.create_ok(csv_of(2))
+    db = api.client.app[STORE].db
+    # As settling leaves a contact answered by a machine on node b (AMDCAUSE as given).
+    await db.execute(
+        "UPDATE contacts SET answered_by = 'machine', amd_cause = ?, node = 'b'"
+        " WHERE phone_number = '+14155550000'",
+        ("-MAXWORDS-4-4",),
+    )
+    header, rows = await read_csv(api, f"/campaigns/{campaign['id']}/contacts.csv")
+    assert header[-3:] == ["answered_by", "amd_cause", "node"]
+    judged, untouched = rows
+    assert (judged["answered_by"], judged["node"]) == ("machine", "b")
+    assert judged["amd_cause"] == "'-MAXWORDS-4-4"  # never run as a formula
+    assert (untouched["answered_by"], untouched["amd_cause"], untouched["node"]) == ("", "", "")
+    contacts = await (await api.request("GET", f"/campaigns/{campaign['id']}/contacts")).json()
+    assert contacts["contacts"][0]["amd_cause"] == "-MAXWORDS-4-4"  # the JSON is as stored
+
+
 def test_both_endpoints_are_in_openapi() -> None:
     paths = document()["paths"]
     csv_op = paths["/api/v1/campaigns/{id}/contacts.csv"]["get"]
     assert "text/csv" in csv_op["responses"]["200"]["content"]
     assert {p["name"] for p in csv_op["parameters"]} == {"id", "status", "limit", "offset", "page"}
+    for column in csvexport.COLUMNS:  # the summary names every column
+        assert column in csv_op["summary"], column
     options = paths["/api/v1/options"]["get"]["responses"]["200"]["content"]
     schema = options["application/json"]["schema"]
     assert schema["required"] == ["agents", "phone_numbers"]

@@ -4,16 +4,22 @@ with no Asterisk (started campaigns wait, so every state is there to look at).""
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
+from gateway.domain.settings import FORM_FIELDS
 from tests.daemon_fixture import Proxy
 from tests.ui.conftest import PHONE, Tenants, sign_in, upload
 
 HOSTILE = "<img src=x onerror=alert(1)>"
+# retry_on's checkboxes, by their names, and whether each is ticked at first.
+RETRY_ON_DEFAULT = {
+    "busy": True, "no answer": True, "congestion": True, "failed": True, "machine": False,
+}  # fmt: skip
 CSV = "phone_number,first_name\n+14155550100,Ada\n+14155550101,Grace\n+14155550102,Linus\n"
 
 
@@ -52,6 +58,12 @@ def create(server: Tenants, name: str, csv: str = CSV, key: str | None = None, *
         return json.loads(response.read())
 
 
+def setting(page: Page, name: str) -> Locator:
+    """The value of a row of the campaign page's Settings panel."""
+    term = page.locator(".settings dt").filter(has_text=re.compile(f"^{re.escape(name)}$"))
+    return term.locator("xpath=following-sibling::dd[1]")
+
+
 def open_campaign(page: Page, server: Tenants, campaign: dict[str, Any]) -> None:
     page.goto(f"{server.url}/#/campaigns/{campaign['id']}")
     expect(page.get_by_role("heading", level=1)).to_have_text(campaign["name"])
@@ -61,6 +73,9 @@ def test_create_a_campaign_by_uploading_a_csv(page: Page, server: Tenants, shot)
     sign_in(page, server.url, server.acme)
     page.get_by_role("button", name="New campaign", exact=True).click()
     expect(page.get_by_role("heading", name="New campaign", exact=True)).to_be_visible()
+    # A control for every field the API's create form takes, and for nothing else.
+    names = page.locator("form.new-campaign [name]").evaluate_all("els => els.map(e => e.name)")
+    assert set(names) == FORM_FIELDS | {"contacts"}, names
     page.get_by_label("Name", exact=True).fill("Spring reminders")
     upload(page, CSV)
     agent = page.get_by_label("Agent", exact=True)
@@ -69,8 +84,23 @@ def test_create_a_campaign_by_uploading_a_csv(page: Page, server: Tenants, shot)
     number = page.get_by_label("Phone number", exact=True)
     expect(number.locator("option")).to_have_text(["Configured default", "main"])
     number.select_option("main")
+    amd = page.get_by_label("Answering-machine detection", exact=True)
+    expect(amd.locator("option")).to_have_text(["Off", "On"])
+    amd.select_option("on")
+    machine = page.get_by_label("Machine agent", exact=True)
+    none = "None: a machine is hung up on"
+    expect(machine.locator("option")).to_have_text([none, "ivr", "queue"])
+    machine.select_option("ivr")
     page.get_by_label("Max concurrent calls", exact=True).fill("3")
     page.get_by_label("Retries per contact", exact=True).fill("2")
+    retry_on = page.get_by_role("group", name="Retry on", exact=True)
+    boxes = retry_on.get_by_role("checkbox")
+    expect(boxes).to_have_count(5)
+    for outcome, ticked in RETRY_ON_DEFAULT.items():
+        box = retry_on.get_by_role("checkbox", name=outcome, exact=True)
+        expect(box).to_be_checked(checked=ticked)
+        if outcome != "busy":
+            box.set_checked(False)  # retry only a busy line
     page.get_by_label("Retry delay (seconds)", exact=True).fill("600")
     page.get_by_label("Scheduled at", exact=True).fill("2099-06-01T09:30")
     page.get_by_label("Calls per second", exact=True).fill("1.5")
@@ -94,6 +124,13 @@ def test_create_a_campaign_by_uploading_a_csv(page: Page, server: Tenants, shot)
     assert (got["calling_window_start"], got["calling_window_end"]) == ("09:00", "19:00")
     assert got["scheduled_at"].startswith("2099-06-01T")
     assert got["custom_field_names"] == ["first_name"]
+    assert got["retry_on"] == ["busy"]
+    assert (got["amd"], got["machine_agent_id"]) == ("on", "ivr")
+    expect(setting(page, "Retry on")).to_have_text("busy")
+    expect(setting(page, "Answering-machine detection")).to_have_text("on")
+    expect(setting(page, "Machine agent")).to_have_text("ivr")
+    expect(setting(page, "Retries per contact")).to_have_text("2")
+    shot("settings")
     page.get_by_role("link", name="← All campaigns").click()
     row = page.get_by_role("row").filter(has_text="Spring reminders")
     expect(row.get_by_role("link", name="Spring reminders", exact=True)).to_be_visible()
@@ -101,7 +138,7 @@ def test_create_a_campaign_by_uploading_a_csv(page: Page, server: Tenants, shot)
     expect(row).to_contain_text("0 / 3 · 0%")
 
 
-def test_a_bad_csv_is_refused_with_its_row(page: Page, server: Tenants) -> None:
+def test_a_bad_csv_is_refused_with_its_row(page: Page, server: Tenants, shot) -> None:
     sign_in(page, server.url, server.acme)
     before = api(server, "GET", "/campaigns")["total"]
     page.get_by_role("button", name="New campaign", exact=True).click()
@@ -122,6 +159,32 @@ def test_a_bad_csv_is_refused_with_its_row(page: Page, server: Tenants) -> None:
     field = page.get_by_label("Max concurrent calls", exact=True)
     expect(field).to_have_attribute("aria-invalid", "true")
     expect(field).to_be_focused()
+    # An agent removed from the configuration after the form was read: the server's 400
+    # names machine_agent_id, and the Machine agent select is the one marked.
+    field.fill("3")
+    machine = page.get_by_label("Machine agent", exact=True)
+    machine.evaluate("el => el.append(new Option('retired', 'retired'))")
+    machine.select_option("retired")
+    page.get_by_role("button", name="Create", exact=True).click()
+    expect(alert).to_contain_text("machine_agent_id: unknown machine_agent_id 'retired'")
+    expect(machine).to_have_attribute("aria-invalid", "true")
+    expect(machine).to_be_focused()
+    expect(field).not_to_have_attribute("aria-invalid", "true")
+    # A 400 naming retry_on marks its checkboxes and focuses the first one.
+    machine.select_option("")
+    retry_on = page.get_by_role("group", name="Retry on", exact=True)
+    retry_on.get_by_role("checkbox", name="machine", exact=True).evaluate(
+        "el => { el.value = 'lost'; el.checked = true; }"  # the boxes offer only what it takes
+    )
+    page.get_by_role("button", name="Create", exact=True).click()
+    expect(alert).to_contain_text("retry_on: 'lost' is never retried")
+    boxes = retry_on.get_by_role("checkbox")
+    for i in range(5):
+        expect(boxes.nth(i)).to_have_attribute("aria-invalid", "true")
+    expect(boxes.first).to_be_focused()
+    expect(machine).not_to_have_attribute("aria-invalid", "true")
+    shot("retry-on-refused")
+    assert api(server, "GET", "/campaigns")["total"] == before
 
 
 def test_a_hostile_name_renders_as_text(page: Page, server: Tenants) -> None:
@@ -290,6 +353,19 @@ def test_keyboard_alone_works(page: Page, server: Tenants) -> None:
     dialog = page.get_by_role("dialog", name="Stop this campaign?")
     expect(dialog).to_be_visible()
     expect(dialog.get_by_role("button", name="Cancel", exact=True)).to_be_focused()
+    # The page behind the modal is inert: Tab goes round the dialog's buttons (and the
+    # browser's own controls, the document here), never to a control behind it.
+    where = """() => {
+        const el = document.activeElement;
+        if (el === document.body) return 'body';
+        return el.closest('dialog') ? el.textContent : 'page';
+    }"""
+    reached = []
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate(where))
+    assert "page" not in reached and {"Yes, stop", "Cancel"} <= set(reached), reached
+    dialog.get_by_role("button", name="Cancel", exact=True).focus()
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     assert api(server, "GET", f"/campaigns/{campaign['id']}")["status"] == "running"

@@ -45,7 +45,8 @@ def test_a_row_follows_the_header() -> None:
         "sip_code": "486", "talk_seconds": None, "next_attempt_at": None,
         "updated_at": "2026-01-01T00:00:00.000Z", "row_number": 3,
         "custom_fields": {"status": "vip"}, "timezones": ["America/New_York"],
-        "opted_out": False,
+        "opted_out": False, "answered_by": "machine", "amd_cause": "=MAXWORDS-4-4",
+        "node": "b",
     }  # fmt: skip
     row = dict(zip(csvexport.header(["status"]), csvexport.row(contact, ["status"]), strict=True))
     assert row["phone_number"] == "+14155550100" and row["status"] == "failed"
@@ -53,3 +54,27 @@ def test_a_row_follows_the_header() -> None:
     assert row["talk_seconds"] == "" and row["contact_id"] == "7" and row["row_number"] == "3"
     assert row["custom_status"] == "vip"
     assert (row["timezones"], row["opted_out"]) == ("America/New_York", "false")
+    assert (row["answered_by"], row["amd_cause"], row["node"]) == ("machine", "'=MAXWORDS-4-4", "b")
+
+
+def test_the_columns_keep_their_places() -> None:
+    """A spreadsheet or script reading columns by position keeps working: columns added
+    later come after `contact_id`, before the custom fields."""
+    assert csvexport.COLUMNS == (
+        "phone_number", "status", "outcome", "hangup_cause", "hangup_cause_text", "sip_code",
+        "attempts", "talk_seconds", "next_attempt_at", "timezones", "opted_out", "updated_at",
+        "row_number", "contact_id", "answered_by", "amd_cause", "node",
+    )  # fmt: skip
+
+
+def test_a_contact_never_judged_nor_dialled_has_empty_amd_and_node_cells() -> None:
+    contact = {
+        "id": 1, "phone_number": "+14155550100", "status": "pending", "attempts": 0,
+        "last_outcome": None, "hangup_cause": None, "hangup_cause_text": None,
+        "sip_code": None, "talk_seconds": None, "next_attempt_at": None,
+        "updated_at": "2026-01-01T00:00:00.000Z", "row_number": 2, "custom_fields": {},
+        "timezones": [], "opted_out": False, "answered_by": None, "amd_cause": None,
+        "node": None,
+    }  # fmt: skip
+    row = dict(zip(csvexport.header([]), csvexport.row(contact, []), strict=True))
+    assert (row["answered_by"], row["amd_cause"], row["node"]) == ("", "", "")

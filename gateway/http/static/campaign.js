@@ -133,10 +133,13 @@ export function campaignView(main, id) {
     const rows = [
       ['Agent', c.agent_id],
       ['Phone number', c.phone_number_id],
+      ['Answering-machine detection', c.amd || 'off'],
+      ['Machine agent', c.machine_agent_id ?? 'none: a machine is hung up on'],
       ['Max concurrent calls', c.max_concurrent_calls],
       ['Calls per second', c.max_calls_per_second ?? 'no cap of its own'],
       ['Retries per contact', c.retries_per_contact],
       ['Retry delay', `${c.retry_delay_seconds} s`],
+      ['Retry on', c.retry_on && c.retry_on.length ? c.retry_on.join(', ') : 'no outcome'],
       ['Ring timeout', `${c.ring_timeout_seconds} s`],
       ['Calling window', window_],
       ['Scheduled at', c.scheduled_at ? formatTime(c.scheduled_at) : '—'],
