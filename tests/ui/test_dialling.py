@@ -178,5 +178,9 @@ def test_filter_the_contacts_and_export_the_csv(
         page.get_by_role("button", name="Export CSV", exact=True).click()
     everything = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text("utf-8"))))
     assert len(everything) == 4
+    # Every call went through the one node, [ami] (node "default"); AMD was off.
+    assert {(r["node"], r["answered_by"], r["amd_cause"]) for r in everything} == {
+        ("default", "", "")
+    }
     answered = [r for r in everything if r["outcome"] == "answered"]
     assert len(answered) == 1 and float(answered[0]["talk_seconds"]) > 0
