@@ -57,6 +57,16 @@ async def _bounded(closing: Coroutine[Any, Any, None], what: str) -> None:
         log.error("shutdown step timed out", step=what, seconds=SHUTDOWN_STEP_SECONDS)
 
 
+UPGRADE_STEP_USEC = 60_000_000  # systemd's start timeout, from each batch of an upgrade
+
+
+def upgrading(rows: int) -> None:
+    """A batch of an upgrade is done: systemd waits another minute for READY (its start
+    timeout, 90 s by default, would stop an upgrade of millions of rows and, five times
+    over, leave the service failed)."""
+    systemd.notify(f"EXTEND_TIMEOUT_USEC={UPGRADE_STEP_USEC}\nSTATUS=upgrading: {rows} rows read")
+
+
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     store = await SqliteStore.open(config.db_path)
@@ -68,8 +78,9 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     await backfill_contact_zones(store.db)  # once, for campaigns from before zones
     # once, for numbers stored before they were read exactly as libphonenumber does
     await renumber_stored_numbers(
-        store.db, config.default_country, allow_premium=config.allow_premium
-    )
+        store.db, config.default_country, allow_premium=config.allow_premium,
+        progress=upgrading,
+    )  # fmt: skip
     app[STORE] = store
     app[STREAMS] = StreamHub(app[BUS], store.campaigns, config.max_streams_per_tenant)
     worker = ParseWorker()  # large uploads' CSV is parsed in it, beside the event loop

@@ -132,6 +132,21 @@ def classify(
     raise InvalidNumber(_explain(why, raw))
 
 
+def dial_refusal(stored: str) -> str | None:
+    """Why a stored E.164 number must not be dialled, or None. It must read, as this
+    version of libphonenumber reads it, as a valid number and as itself: one stored by an
+    older reader (kept while its call was up at the upgrade) or under older metadata may
+    not. Every type a contact may have passes (premium-rate included: the operator's
+    `allow_premium` was applied when it was accepted)."""
+    try:
+        again = normalise(stored, "US", allow_premium=True)  # its "+": the region is unused
+    except InvalidNumber as exc:
+        return f"its stored number is refused now: {exc}"
+    if again != stored:
+        return f"its stored number {stored} reads as {again} now"
+    return None
+
+
 def is_valid_region(region: str) -> bool:
     return region.upper() in phonenumbers.SUPPORTED_REGIONS
 

@@ -59,6 +59,19 @@ def check_zone(name: str) -> str | None:
     return name
 
 
+def column_zones(value: str) -> Zones | None:
+    """The zones a stored `timezone` value gives: `(zone,)`, `()` for `Etc/Unknown` (the
+    campaign's), or None when it gives none (empty, or not a zone: stored before the
+    column was checked), so the number's zones apply."""
+    if not value.strip():
+        return None
+    try:
+        zone = check_zone(value)
+    except UnknownZone:
+        return None
+    return () if zone is None else (zone,)
+
+
 def usable(zones: Sequence[str]) -> Zones:
     """The zones the window can be evaluated in, sorted: unknown ones dropped."""
     return tuple(sorted({z for z in zones if z != UNKNOWN_TIMEZONE and is_known_zone(z)}))

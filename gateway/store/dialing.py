@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from gateway.domain.lifecycle import Transition
 from gateway.domain.model import Campaign, CampaignKey, CampaignStatus, Tenant
+from gateway.domain.phone import dial_refusal
 from gateway.domain.settings import format_time
 from gateway.store.campaigns import apply_transition, campaign_from_row
 from gateway.store.contacts import record_decision
@@ -38,21 +39,22 @@ _LISTS = {"tenant": "the tenant's", "host": "the host-wide"}
 
 
 def _refuse(
-    conn: sqlite3.Connection, campaign: Campaign, target: DialTarget, on_list: str, at: str
-) -> int:
-    """A contact whose number was listed while it waited: failed, `do_not_call`."""
+    conn: sqlite3.Connection, campaign: Campaign, target: DialTarget, outcome: str,
+    decision: str, detail: str, at: str,
+) -> int:  # fmt: skip
+    """A contact refused when its turn came (its number listed, or no longer read as
+    itself): failed with `outcome`, never dialled."""
     cursor = conn.execute(
-        "UPDATE contacts SET status = 'failed', last_outcome = 'do_not_call', updated_at = ?"
+        "UPDATE contacts SET status = 'failed', last_outcome = ?, updated_at = ?"
         " WHERE id = ? AND status = 'pending'",
-        (at, target.contact_id),
+        (outcome, at, target.contact_id),
     )
     if cursor.rowcount != 1:
         return 0
     insert_contact_event(conn, campaign.pk, campaign.id, target.contact_id,
                          target.phone_number, "pending", "failed", target.attempt_number - 1,
-                         at, outcome="do_not_call")  # fmt: skip
-    record_decision(conn, target.contact_id, at, "skipped_dnc",
-                    f"on {on_list} do-not-call list when its turn came")  # fmt: skip
+                         at, outcome=outcome)  # fmt: skip
+    record_decision(conn, target.contact_id, at, decision, detail)
     return 1
 
 
@@ -139,9 +141,10 @@ class DialStore:
         """Commit each attempt (contact pending → originated) before its Originate is sent,
         with its `dialled` decision. False for a contact that is no longer pending, for
         one whose number is now on a do-not-call list (it fails, `do_not_call`, never
-        dialled), and for all of them when the campaign no longer runs (paused or stopped
-        since it was read). The list is read in this transaction: a number listed before
-        it is never dialled."""
+        dialled) or no longer reads as itself (it fails, `invalid_number`), and for all
+        of them when the campaign no longer runs (paused or stopped since it was read).
+        The list is read in this transaction: a number listed before it is never
+        dialled."""
         at = _iso(now)
 
         def work(conn: sqlite3.Connection) -> list[bool]:
@@ -154,9 +157,17 @@ class DialStore:
             refused = 0
             for pick in chosen:
                 target, attempt_id = pick.target, pick.attempt_id
+                why = dial_refusal(target.phone_number)
+                if why is not None:
+                    refused += _refuse(conn, campaign, target, "invalid_number",
+                                       "not_retried", why, at)  # fmt: skip
+                    began.append(False)
+                    continue
                 on_list = listed_on(conn, campaign.tenant_id, target.phone_number)
                 if on_list is not None:
-                    refused += _refuse(conn, campaign, target, _LISTS[on_list], at)
+                    detail = f"on {_LISTS[on_list]} do-not-call list when its turn came"
+                    refused += _refuse(conn, campaign, target, "do_not_call", "skipped_dnc",
+                                       detail, at)  # fmt: skip
                     began.append(False)
                     continue
                 cursor = conn.execute(

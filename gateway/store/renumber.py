@@ -15,6 +15,10 @@ ones. Stored numbers are E.164 with their "+", so the default country plays no p
   number is listed, or cancelled if another contact of its campaign has that number (the
   same person is not dialled twice). One that no longer reads is failed `invalid_number`
   (`not_retried`, saying why). Each change is in its campaign's counts and event log.
+- Contacts with a call up when the daemon stopped (originated, connected) keep their
+  status, since the call goes on: one whose number reads differently is renumbered if the
+  new number is no other contact's, so a retry dials it; any other is refused when its
+  turn comes, as begin_attempts reads each number again before it dials.
 
 Migration 0007 leaves a row in `upgrade_steps` for each of the two steps. A step works in
 batches of CHUNK rows, one transaction each in the database thread (the event loop stays
@@ -28,6 +32,7 @@ import json
 import sqlite3
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +40,7 @@ import structlog
 
 from gateway.domain.phone import InvalidNumber, Reading, classify, normalise
 from gateway.domain.settings import format_time
-from gateway.domain.zones import UnknownZone, Zones, check_zone, zones_for
+from gateway.domain.zones import Zones, column_zones, zones_for
 from gateway.store.contacts import record_decision
 from gateway.store.database import Database
 from gateway.store.dnc import listed_on
@@ -49,6 +54,7 @@ CHUNK = 20_000
 DNC_STEP, CONTACTS_STEP = "renumber dnc", "renumber contacts"
 _LISTS = {"tenant": "the tenant's", "host": "the host-wide"}
 _NOT_FINAL = ("draft", "scheduled", "running", "paused")
+_IN_PLAY = ("pending", "originated", "connected")
 
 
 @dataclass
@@ -60,14 +66,21 @@ class Renumbered:
 
     def as_log(self) -> dict[str, int]:
         keys = ("dnc_read", "dnc_added", "dnc_unreadable", "contacts_read", "renumbered",
-                "failed_invalid", "failed_dnc", "cancelled_duplicate")  # fmt: skip
+                "failed_invalid", "failed_dnc", "cancelled_duplicate",
+                "in_call_refused")  # fmt: skip
         return {key: self.counts[key] for key in keys}
 
 
 async def renumber_stored_numbers(
-    db: Database, default_region: str, *, allow_premium: bool
+    db: Database,
+    default_region: str,
+    *,
+    allow_premium: bool,
+    progress: Callable[[int], None] | None = None,
 ) -> Renumbered:
-    """Run what is left of the two steps; log one line with the counts if any ran."""
+    """Run what is left of the two steps; log one line with the counts if any ran.
+    `progress` is told the rows read so far after each batch (the daemon tells systemd,
+    so that a long upgrade does not run into its start timeout)."""
     steps = dict(await db.fetch_all("SELECT name, position FROM upgrade_steps"))
     done = Renumbered()
     if not steps:
@@ -79,6 +92,8 @@ async def renumber_stored_numbers(
             position = await db.run(
                 lambda conn, at=position: _dnc_batch(conn, at, default_region, done.counts)
             )
+            if progress is not None:
+                progress(done.counts["dnc_read"])
         done.steps += 1
     if CONTACTS_STEP in steps:
         reader = _Contacts(default_region, allow_premium, done.counts)
@@ -86,6 +101,8 @@ async def renumber_stored_numbers(
         end = await db.fetch_value("SELECT coalesce(max(id), 0) FROM contacts")
         while True:
             finished = await db.run(lambda conn, at=last: reader.batch(conn, at, end))
+            if progress is not None:
+                progress(done.counts["dnc_read"] + done.counts["contacts_read"])
             if finished:
                 break
             last += CHUNK
@@ -158,11 +175,10 @@ class _Campaign:
         if that is a zone, else its number's."""
         if self.zone_column is not None:
             values = json.loads(custom)
-            if self.zone_column < len(values) and values[self.zone_column]:
-                try:
-                    return (check_zone(values[self.zone_column]),)
-                except UnknownZone:
-                    pass  # stored before the column was checked: the number's zones
+            if self.zone_column < len(values):
+                given = column_zones(values[self.zone_column])
+                if given is not None:  # Etc/Unknown gives (): the campaign's timezone
+                    return given
         return zones_for(*reading)
 
     def zone_set(self, zones: Zones) -> int | None:
@@ -183,18 +199,21 @@ class _Contacts:
         self._campaigns: dict[int, _Campaign] = {}
 
     def batch(self, conn: sqlite3.Connection, after: int, end: int) -> bool:
-        """The pending contacts with ids in (after, after + CHUNK]; True once past `end`."""
+        """The contacts not final with ids in (after, after + CHUNK]; True once past `end`."""
         rows = conn.execute(
-            "SELECT k.id, k.campaign_pk, k.phone_number, k.attempts, k.custom_fields"
+            "SELECT k.id, k.campaign_pk, k.phone_number, k.attempts, k.custom_fields, k.status"
             " FROM contacts k JOIN campaigns c ON c.pk = k.campaign_pk"
-            " WHERE k.id > ? AND k.id <= ? AND k.status = 'pending'"
+            f" WHERE k.id > ? AND k.id <= ? AND k.status IN {_IN_PLAY}"
             f" AND c.status IN {_NOT_FINAL} ORDER BY k.id",
             (after, after + CHUNK),
         ).fetchall()
         region, premium = self._region, self._allow_premium
         touched: dict[int, _Campaign] = {}
         at = format_time(utcnow())
-        for contact_id, pk, number, attempts, custom in rows:
+        for contact_id, pk, number, attempts, custom, status in rows:
+            if status != "pending":
+                self._in_call(conn, pk, contact_id, number, custom, at)
+                continue
             try:
                 reading = classify(number, region, allow_premium=premium)
             except InvalidNumber as exc:
@@ -216,6 +235,38 @@ class _Contacts:
         if campaign is None:
             campaign = self._campaigns[pk] = _Campaign(conn, pk)
         return campaign
+
+    def _in_call(
+        self, conn: sqlite3.Connection, pk: int, contact_id: int, number: str, custom: str,
+        at: str,
+    ) -> None:  # fmt: skip
+        """A contact whose call was up when the daemon stopped: its call goes on, so its
+        status stays; a retry dials the re-read number, if that is valid and no other
+        contact's. Any other (refused now, or a duplicate) is refused when its turn comes
+        (begin_attempts reads every number again), not dialled."""
+        try:
+            reading = classify(number, self._region, allow_premium=self._allow_premium)
+        except InvalidNumber:
+            self._counts["in_call_refused"] += 1
+            return
+        if reading[0] == number:
+            return
+        campaign = self._campaign(conn, pk)
+        taken = conn.execute(
+            "SELECT 1 FROM contacts WHERE campaign_pk = ? AND phone_number = ?",
+            (pk, reading[0]),
+        ).fetchone()
+        if taken:
+            self._counts["in_call_refused"] += 1
+            return
+        zone_set = campaign.zone_set(campaign.zones(reading, custom))
+        conn.execute(
+            "UPDATE contacts SET phone_number = ?, zone_set = ?, updated_at = ? WHERE id = ?",
+            (reading[0], zone_set, at, contact_id),
+        )
+        if campaign.zones_changed:
+            self._write_campaign(conn, campaign)
+        self._counts["renumbered"] += 1
 
     def _fail_invalid(
         self, conn: sqlite3.Connection, campaign: _Campaign, contact_id: int, number: str,

@@ -13,7 +13,7 @@ import sqlite3
 
 import structlog
 
-from gateway.domain.zones import UnknownZone, Zones, check_zone, zones_for_number
+from gateway.domain.zones import Zones, column_zones, zones_for_number
 from gateway.store.database import Database
 
 log = structlog.get_logger(__name__)
@@ -22,14 +22,8 @@ CHUNK = 10_000
 
 
 def _zones(phone: str, zone_column: str | None) -> Zones:
-    if zone_column and zone_column.strip():
-        try:
-            zone = check_zone(zone_column)
-        except UnknownZone:
-            pass  # stored before the column was checked: the number's zones
-        else:
-            return () if zone is None else (zone,)  # Etc/Unknown: the campaign's
-    return zones_for_number(phone)
+    given = column_zones(zone_column) if zone_column else None
+    return zones_for_number(phone) if given is None else given
 
 
 def _backfill(conn: sqlite3.Connection, pk: int, custom_field_names: list[str]) -> int:

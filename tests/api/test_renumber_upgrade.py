@@ -34,7 +34,14 @@ CONTACTS = [
     ("run", 9, "+3750172123456", "completed"),  # final: left as it is
     ("draft", 2, "+3750331234567", "pending"),  # a draft is dialled later: renumbered
     ("done", 2, "+3750294911911", "failed"),  # a completed campaign: left as it is
+    ("run", 10, "+3750294911913", "originated"),  # its call up: renumbered for a retry
+    ("run", 11, "+11551234568", "connected"),  # its call up: left for the dial-time check
+    ("run", 12, "+3750294911917", "connected"),  # → row 13's number: left, refused then
+    ("run", 13, "+375294911917", "pending"),
+    ("zoned", 2, "+3750294911915", "pending"),  # timezone Etc/Unknown: the campaign's
+    ("zoned", 3, "+3750294911916", "pending"),  # timezone Europe/Paris: kept
 ]
+ZONE_COLUMN = {("zoned", 2): "Etc/Unknown", ("zoned", 3): "Europe/Paris"}
 # (tenant_id, number as stored, reason)
 DNC = [
     (0, "+3750152450911", "host: old form"),
@@ -57,29 +64,33 @@ def old_database(path: Path) -> None:
             conn.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", (version, name, THEN))
     for tenant_id, name in ((1, "acme"), (2, "globex")):
         conn.execute("INSERT INTO tenants VALUES (?, ?, 10, 5, ?)", (tenant_id, name, THEN))
-    for pk, (name, status) in enumerate((("run", "running"), ("draft", "draft"),
-                                         ("done", "completed")), 1):  # fmt: skip
+    campaigns = (("run", "running", []), ("draft", "draft", []),
+                 ("done", "completed", []), ("zoned", "running", ["timezone"]))  # fmt: skip
+    for pk, (name, status, columns) in enumerate(campaigns, 1):
         conn.execute(
             "INSERT INTO campaigns (pk, id, tenant_id, name, status, agent_id, phone_number_id,"
             " max_concurrent_calls, retries_per_contact, retry_delay_seconds,"
             " ring_timeout_seconds, timezone, created_at, created_by, custom_field_names,"
             " zone_sets) VALUES (?, ?, 1, ?, ?, 'ivr', 'main', 5, 0, 60, 30, 'UTC', ?, 'a',"
-            " '[]', '[[\"Europe/Minsk\"]]')",
-            (pk, f"c-{name}", name, status, THEN),
+            " ?, '[[\"Europe/Minsk\"]]')",
+            (pk, f"c-{name}", name, status, THEN, json.dumps(columns)),
         )
-    pks = {"run": 1, "draft": 2, "done": 3}
+    pks = {"run": 1, "draft": 2, "done": 3, "zoned": 4}
     for campaign, row, number, status in CONTACTS:
+        custom = [ZONE_COLUMN[campaign, row]] if campaign == "zoned" else []
         conn.execute(
             "INSERT INTO contacts (campaign_pk, row_number, phone_number, status,"
-            " custom_fields, zone_set, updated_at) VALUES (?, ?, ?, ?, '[]', 0, ?)",
-            (pks[campaign], row, number, status, THEN),
+            " custom_fields, zone_set, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?)",
+            (pks[campaign], row, number, status, json.dumps(custom), THEN),
         )
+    counts = ", ".join(
+        f"n_{status} = (SELECT count(*) FROM contacts k WHERE k.campaign_pk = pk"
+        f" AND k.status = '{status}')"
+        for status in ("pending", "originated", "connected", "completed", "failed")
+    )
     conn.execute(  # the counts as the old daemon kept them
         "UPDATE campaigns SET n_total = (SELECT count(*) FROM contacts k WHERE k.campaign_pk"
-        " = pk), n_pending = (SELECT count(*) FROM contacts k WHERE k.campaign_pk = pk AND"
-        " k.status = 'pending'), n_completed = (SELECT count(*) FROM contacts k WHERE"
-        " k.campaign_pk = pk AND k.status = 'completed'), n_failed = (SELECT count(*) FROM"
-        " contacts k WHERE k.campaign_pk = pk AND k.status = 'failed')"
+        f" = pk), {counts}"
     )
     conn.executemany(
         "INSERT INTO dnc_numbers VALUES (?, ?, ?, ?)",
@@ -134,6 +145,16 @@ async def test_old_numbers_are_read_again_once_at_start(
     assert contacts[(1, 9)] == ("+3750172123456", "completed", None)  # final: untouched
     assert contacts[(2, 2)] == ("+375331234567", "failed", "do_not_call")  # tenant's list
     assert contacts[(3, 2)] == ("+3750294911911", "failed", None)  # completed campaign
+    assert contacts[(1, 10)] == ("+375294911913", "originated", None)  # its call goes on
+    assert contacts[(1, 11)] == ("+11551234568", "connected", None)
+    assert contacts[(1, 12)] == ("+3750294911917", "connected", None)  # row 13's
+    assert contacts[(1, 13)] == ("+375294911917", "pending", None)
+    assert contacts[(4, 2)] == ("+375294911915", "pending", None)
+    assert contacts[(4, 3)] == ("+375294911916", "pending", None)
+    zoned = dict(conn.execute("SELECT row_number, zone_set FROM contacts WHERE campaign_pk = 4"))
+    (zone_sets,) = conn.execute("SELECT zone_sets FROM campaigns WHERE pk = 4").fetchone()
+    assert zoned[2] is None  # Etc/Unknown: the campaign's timezone
+    assert json.loads(zone_sets)[zoned[3]] == ["Europe/Paris"]
     decisions = dict(
         conn.execute(
             "SELECT k.campaign_pk || ':' || k.row_number, d.decision || ': ' || d.detail"
@@ -191,5 +212,5 @@ async def test_a_contact_renumbered_through_the_api(
     assert numbers[2] == ("+375294911911", "pending")
     assert numbers[4] == ("+11551234567", "failed")
     campaign = await (await api.request("GET", "/campaigns/c-run")).json()
-    assert campaign["counts"]["pending"] == 3 and campaign["counts"]["failed"] == 3
-    assert campaign["counts"]["cancelled"] == 1 and campaign["counts"]["total"] == 8
+    assert campaign["counts"]["pending"] == 4 and campaign["counts"]["failed"] == 3
+    assert campaign["counts"]["cancelled"] == 1 and campaign["counts"]["total"] == 12

@@ -88,10 +88,10 @@ def state(path: Path) -> dict[str, Any]:
         conn.close()
 
 
-async def run_steps(path: Path) -> renumber.Renumbered:
+async def run_steps(path: Path, progress: Any = None) -> renumber.Renumbered:
     db = await Database.open(path)
     try:
-        return await renumber_stored_numbers(db, "US", allow_premium=False)
+        return await renumber_stored_numbers(db, "US", allow_premium=False, progress=progress)
     finally:
         await db.close()
 
@@ -100,8 +100,11 @@ async def test_in_batches_with_one_log_line(tmp_path: Path, monkeypatch: Any) ->
     monkeypatch.setattr(renumber, "CHUNK", 4)
     path = tmp_path / "g.db"
     await build(path, contacts=10, dnc=9)
+    told: list[int] = []
     with capture_logs() as logs:
-        done = await run_steps(path)
+        done = await run_steps(path, progress=told.append)
+    # after each batch: the lists' 18 reads in 5 batches of 4, then 3 of contacts
+    assert told == [4, 8, 12, 16, 18, 22, 26, 28]
     lines = [e for e in logs if e["event"].startswith("stored numbers read again")]
     assert len(lines) == 1
     assert lines[0] | done.as_log() == lines[0]  # the counts are in it
@@ -109,6 +112,7 @@ async def test_in_batches_with_one_log_line(tmp_path: Path, monkeypatch: Any) ->
     assert done.as_log() == {
         "dnc_read": 18, "dnc_added": 9, "dnc_unreadable": 0, "contacts_read": 10,
         "renumbered": 7, "failed_invalid": 3, "failed_dnc": 0, "cancelled_duplicate": 0,
+        "in_call_refused": 0,
     }  # fmt: skip
     after = state(path)
     assert {n for n, _, _, _ in after["dnc"]} == {

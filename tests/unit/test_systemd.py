@@ -19,6 +19,7 @@ from aiohttp import web
 from gateway.client import Client
 from gateway.config import load
 from gateway.daemon import systemd
+from gateway.daemon.app import upgrading
 from tests.daemon_fixture import CSV, Daemon, clean_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,6 +52,13 @@ def drain(sock: socket.socket) -> list[str]:
 def test_notify_sends_a_datagram(notify_socket: socket.socket) -> None:
     assert systemd.notify("READY=1\nSTATUS=serving")
     assert notify_socket.recv(4096) == b"READY=1\nSTATUS=serving"
+
+
+def test_an_upgrade_batch_extends_the_start_timeout(notify_socket: socket.socket) -> None:
+    upgrading(40_000)
+    assert notify_socket.recv(4096) == (
+        b"EXTEND_TIMEOUT_USEC=60000000\nSTATUS=upgrading: 40000 rows read"
+    )
 
 
 def test_notify_to_an_abstract_socket(monkeypatch: pytest.MonkeyPatch) -> None:

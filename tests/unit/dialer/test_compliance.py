@@ -200,6 +200,42 @@ async def test_a_number_listed_while_the_campaign_waits_is_never_dialled(env: En
     assert "when its turn came" in trail["decisions"][0]["detail"]
 
 
+async def test_a_stored_number_that_no_longer_reads_as_itself_is_never_dialled(
+    env: Env,
+) -> None:
+    """Numbers as an older reader stored them (a contact whose call was up at the
+    upgrade keeps its number until its turn comes again): read again before each dial."""
+    fake = env.fake
+    client = await env.gateway()
+    api = await new_tenant(client, "acme", 10, 50)
+    phones = [number(i, 0) for i in range(3)]
+    cid = (await create_rows(api, "phone_number", phones))["id"]
+    db = client.app[STORE].db
+    stored = {phones[1]: "+3750294911911", phones[2]: "+11551234567"}  # Belarus, old form
+    for phone, old in stored.items():
+        await db.execute("UPDATE contacts SET phone_number = ? WHERE phone_number = ?",
+                         (old, phone))  # fmt: skip
+    await command(api, cid, "start")
+    body = await wait_status(api, cid, "completed")
+    assert (body["counts"]["completed"], body["counts"]["failed"]) == (1, 2)
+    assert [a.phone for a in fake.originates] == [phones[0]]
+    found = await contacts(api, cid)
+    expected = {
+        "+3750294911911": "its stored number +3750294911911 reads as +375294911911 now",
+        "+11551234567": "its stored number is refused now: not a valid number"
+        " (libphonenumber knows no such +1 number): '+11551234567'",
+    }
+    for old, why in expected.items():
+        contact = found[old]
+        assert (contact["status"], contact["last_outcome"], contact["attempts"]) == (
+            "failed",
+            "invalid_number",
+            0,
+        )
+        trail = await detail(api, cid, contact["id"])
+        assert [(d["decision"], d["detail"]) for d in trail["decisions"]] == [("not_retried", why)]
+
+
 async def test_retry_on_chooses_the_outcomes_retried(env: Env) -> None:
     client = await env.gateway()
     api = await new_tenant(client, "acme", 10, 50)
