@@ -18,7 +18,7 @@ from typing import Any
 from gateway.config import Config
 from gateway.dnc_import import DncImport
 from gateway.domain.dnc import DncInputError, normalise_number, parse_reason
-from gateway.domain.dnc_legacy import stored_text
+from gateway.domain.dnc_legacy import also_stored, stored_text
 from gateway.store.dnc import HOST
 from gateway.store.sqlite import SqliteStore
 
@@ -97,7 +97,7 @@ async def _remove(store: SqliteStore, raw: str, region: str) -> int:
             return 1
         number = legacy
     else:
-        if not await store.dnc.remove(HOST, number):
+        if not await store.dnc.remove(HOST, number, *also_stored(raw, number)):
             print(f"gateway: {number} is not on the host list", file=sys.stderr)
             return 1
     print(f"removed {number} from the host list")

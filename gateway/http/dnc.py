@@ -27,7 +27,7 @@ from gateway.domain.dnc import (
     normalise_number,
     numbers_from_json,
 )
-from gateway.domain.dnc_legacy import stored_text
+from gateway.domain.dnc_legacy import also_stored, stored_text
 from gateway.domain.model import Tenant
 from gateway.http.campaigns import paging
 from gateway.http.errors import BadRequest, error_response
@@ -176,7 +176,7 @@ async def remove_number(request: web.Request) -> web.Response:
             why = str(exc).removeprefix(f"{exc.field}: ")
             return error_response(404, f"not on the do-not-call list: {why}", field=exc.field)
     else:
-        if not await store.remove(tenant.id, number):
+        if not await store.remove(tenant.id, number, *also_stored(raw, number)):
             return error_response(404, "number not on the do-not-call list")
     log.info("dnc number removed", phone_number=number)
     return web.Response(status=204)

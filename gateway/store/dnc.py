@@ -77,9 +77,13 @@ class DncStore:
         added = await self._db.run(lambda conn: add_numbers(conn, tenant_id, numbers, reason, at))
         return added, len(numbers) - added
 
-    async def remove(self, tenant_id: int, number: str) -> bool:
+    async def remove(self, tenant_id: int, number: str, *also: str) -> bool:
+        """Remove `number` (and the texts `also`) from the list; False if none was on it."""
+        texts = (number, *also)
+        marks = ", ".join("?" * len(texts))
         removed, _ = await self._db.execute(
-            "DELETE FROM dnc_numbers WHERE phone_number = ? AND tenant_id = ?", (number, tenant_id)
+            f"DELETE FROM dnc_numbers WHERE phone_number IN ({marks}) AND tenant_id = ?",
+            (*texts, tenant_id),
         )
         return removed > 0
 

@@ -145,3 +145,23 @@ async def test_a_legacy_entry_is_only_its_tenants(api: Api, other_api: Api, conf
     await body_of(await api.request("DELETE", f"/dnc/{LEGACY}"), 204)
     await body_of(await api.request("DELETE", f"/dnc/{LEGACY}"), 404)
     assert stored(config) == [(LEGACY, 0)]
+
+
+async def test_removing_an_old_form_removes_it_and_its_re_read_form(
+    api: Api, other_api: Api, config: Config
+) -> None:
+    """The upgrade kept each old form beside its re-read one (issue 12): a DELETE of the
+    old text removes both, of this tenant's list only; the re-read form removes itself."""
+    old, new = "+3750152450911", "+375152450911"  # Belarus, as the old reader stored it
+    mine, theirs = tenant_id(config, "acme"), tenant_id(config, "globex")
+    for tenant in (mine, theirs):
+        list_legacy(config, tenant, old)
+        list_legacy(config, tenant, new)
+    list_legacy(config, mine, "+3750294911911")
+    await body_of(await api.request("DELETE", f"/dnc/{old}"), 204)
+    assert stored(config) == [("+3750294911911", mine), (old, theirs), (new, theirs)]
+    await body_of(await api.request("DELETE", f"/dnc/{old}"), 404)
+    # Its re-read form alone listed: a DELETE of the old text still finds it.
+    await body_of(await other_api.request("DELETE", "/dnc/+375294911911"), 404)
+    await body_of(await api.request("DELETE", "/dnc/+3750294911911"), 204)
+    assert stored(config) == [(old, theirs), (new, theirs)]

@@ -123,3 +123,20 @@ def test_remove_an_entry_an_older_reader_listed(tmp_path: Path) -> None:
     assert again.returncode == 1 and again.stdout == ""
     assert again.stderr.startswith("gateway: not on the host list: NUMBER: not a valid number")
     assert rows(tmp_path) == [("+11551234567", 7, "old")]
+
+
+def test_remove_an_old_form_and_its_re_read_form(tmp_path: Path) -> None:
+    """The upgrade kept `+3750152450911` beside `+375152450911`: removing the old text
+    removes both from the host list."""
+    assert gateway(tmp_path, "dnc", "list").returncode == 0
+    with sqlite3.connect(tmp_path / "g.db") as conn:
+        conn.executemany(
+            "INSERT INTO dnc_numbers (phone_number, tenant_id, reason, created_at)"
+            " VALUES (?, 0, 'old', 'then')",
+            [("+3750152450911",), ("+375152450911",), ("+3750294911911",)],
+        )
+    removed = gateway(tmp_path, "dnc", "remove", "+3750152450911")
+    assert (removed.returncode, removed.stdout) == (0, "removed +375152450911 from the host list\n")
+    assert rows(tmp_path) == [("+3750294911911", 0, "old")]
+    assert gateway(tmp_path, "dnc", "remove", "+3750294911911").returncode == 0
+    assert rows(tmp_path) == []
