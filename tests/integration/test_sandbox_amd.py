@@ -118,6 +118,7 @@ def test_verdict_user_event_and_where_the_call_went(amd_run: AmdRun, name: str) 
     # The header names as the dialplan writes them (AMDSTATUS; AMDStatus before), in any case.
     assert header(verdict, "AttemptID") == attempt_id
     assert header(verdict, "AMDSTATUS") == status, verdict
+    assert header(verdict, "AMDCAUSE") is not None, verdict  # present, maybe empty
     assert re.fullmatch(cause, header(verdict, "AMDCAUSE") or ""), verdict
     [hangup] = amd_run.ami.events("Hangup", attempt_id)
     assert (hangup["Context"], hangup["Exten"]) == (context, exten), hangup
