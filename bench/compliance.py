@@ -43,7 +43,7 @@ BATCH = 100  # picks per begin_attempts, as the dispatcher makes them at 100 con
 async def make_campaign(store: SqliteStore, contacts: int) -> Campaign:
     await store.tenants.create("bench", 1000, 1000)
     pk, _ = await store.campaigns.begin_import(1, "bench")
-    rows = [[i + 2, f"+1415{i:07d}", [], None] for i in range(contacts)]
+    rows = [[i + 2, f"+1415{2000000 + i:07d}", [], None] for i in range(contacts)]
     await store.db.execute(
         "INSERT INTO contacts (campaign_pk, row_number, phone_number, custom_fields, zone_set)"
         " SELECT ?, value ->> 0, value ->> 1, value -> 2, value ->> 3 FROM json_each(?)",
@@ -85,7 +85,11 @@ async def begin_all(path: Path, contacts: int, dnc: int) -> float:
         started = time.perf_counter()
         for i in range(0, len(ids), BATCH):
             picks = [
-                Pick(DialTarget(cid, f"+1415{cid:07d}", [], 1, 0), f"b-{cid}-1", "attempt 1")
+                Pick(
+                    DialTarget(cid, f"+1415{2000000 + cid:07d}", [], 1, 0),
+                    f"b-{cid}-1",
+                    "attempt 1",
+                )
                 for cid in ids[i : i + BATCH]
             ]
             began = await dial.begin_attempts(campaign, picks, time.time())
