@@ -28,13 +28,15 @@ _CAUSE = re.compile(r"[A-Z]+(-\d+){0,2}")
 def parse_amd_verdict(message: Message) -> AmdVerdict | None:
     """The verdict in a GatewayAMD UserEvent; None for any other message, or one whose
     AMDSTATUS is not one of AMD()'s (a verdict the gateway cannot read is no verdict).
-    The attempt is the channel's Uniqueid; an AttemptID that disagrees makes it no
-    verdict either. An AMDCAUSE that is not AMD()'s shape is kept out (empty)."""
+    The attempt is the channel's Uniqueid; an AttemptID that disagrees, or no Channel (a
+    UserEvent another AMI user sent as an action), makes it no verdict either. An
+    AMDCAUSE that is not AMD()'s shape is kept out (empty)."""
     if message.get("Event") != "UserEvent" or message.get("UserEvent") != USER_EVENT:
         return None
     attempt_id = message.get("Uniqueid", "")
     status = (_header(message, "AMDSTATUS") or "").strip().upper()
-    if not attempt_id or status not in STATUSES:
+    # The dialplan's UserEvent carries its channel; one sent as an AMI action has none.
+    if not attempt_id or not message.get("Channel") or status not in STATUSES:
         return None
     if _header(message, "AttemptID") not in (None, attempt_id):
         return None

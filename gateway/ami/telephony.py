@@ -265,7 +265,10 @@ class AmiTelephony:
             self._end(attempt_id, call, None, "", "")
 
     def _on_user_event(self, attempt_id: str, call: _Call, message: Message) -> None:
-        """Only the names the gateway's own dialplan raises; on one of its calls."""
+        """Only the names the gateway's own dialplan raises; on one of its calls (with the
+        channel's snapshot: a UserEvent another AMI user sends as an action has none)."""
+        if not message.get("Channel"):
+            return
         if message.get("UserEvent") == "GatewayOptOut":
             self._emit(OptedOut(attempt_id))
             return

@@ -161,6 +161,8 @@ def _apply_one(conn: sqlite3.Connection, row: Any, change: Change, delta: Delta)
     if isinstance(change, OptOut):
         return _opt_out(conn, row, change)
     if isinstance(change, Amd):
+        if not row["amd"] or status == "ended":  # a verdict nobody asked for, or too late
+            return None
         return _amd(conn, row, change.answered_by, change.cause or None, change.at, delta)
     if status == "ended":
         return None

@@ -133,3 +133,12 @@ async def test_a_verdict_for_an_untracked_call_is_ignored(
     await server.send_raw(TRANSCRIPT.read_bytes())
     await until(lambda: any(isinstance(e, CallEnded) for e in events))
     assert {e.attempt_id for e in events} == {CALLS[0]}
+
+
+def test_a_user_event_sent_as_an_ami_action_is_no_verdict() -> None:
+    """`Action: UserEvent` from another AMI user arrives with the headers it chose and no
+    channel snapshot: never a verdict, whatever Uniqueid it names."""
+    event = next(m for m in messages() if m.get("Event") == "UserEvent")
+    assert parse_amd_verdict(event) is not None
+    forged = {k: v for k, v in event.items() if not k.startswith("Channel")}
+    assert parse_amd_verdict(Message(forged)) is None

@@ -198,3 +198,23 @@ async def test_retry_on_machine_puts_it_back_to_pending(env: Env) -> None:
     decisions = [d["decision"] for d in (await result.detail())["decisions"]]
     assert decisions == ["dialled", "retry_scheduled"]
     assert result.amd_results() == {"human": 0, "machine": 1, "unknown": 0}
+
+
+async def test_a_verdict_for_a_campaign_with_amd_off_changes_nothing(env: Env) -> None:
+    """A GatewayAMD UserEvent nobody asked for (the campaign's AMD is off: another
+    dialplan, another AMI user) sets no answered_by and counts nothing."""
+    fake: FakeAsterisk = env.fake
+    fake.hold_answered = True
+    client = await env.gateway()
+    api = await new_tenant(client, "acme", 10, 50)
+    cid = await create(api, [PHONE])
+    await command(api, cid, "start")
+    await until(lambda: any(c.answered for c in fake.calls.values()), 5, "the call answered")
+    [call] = fake.calls.values()
+    await fake.user_event(call.id, "GatewayAMD", AttemptID=call.id, **verdict("MACHINE", ""))
+    await fake.hang_up(call.id)
+    found = await wait_contacts(api, cid, lambda c: c[PHONE]["status"] == "completed")
+    assert (found[PHONE]["answered_by"], found[PHONE]["amd_cause"]) == (None, None)
+    assert [kind for _, kind, _ in await stored_events(client, cid) if kind == "amd"] == []
+    text = await (await client.get("/metrics")).text()
+    assert not re.search(r'^gateway_amd_results_total\{result="machine"\} [1-9]', text, re.M)
