@@ -26,8 +26,9 @@ COLUMNS: tuple[str, ...] = (
     "amd_cause",
     "node",
 )
-# Spreadsheets run a cell that starts with one of these as a formula ("CSV injection").
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Spreadsheets run a cell that starts with one of these as a formula ("CSV injection"),
+# also after leading spaces, and some locales take the full-width forms too.
+_FORMULA_START = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
 
 
 def header(custom_field_names: Iterable[str]) -> list[str]:
@@ -47,7 +48,7 @@ def header(custom_field_names: Iterable[str]) -> list[str]:
 
 def text_cell(value: str) -> str:
     """An uploaded value, as text a spreadsheet shows and never evaluates."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    return "'" + value if value.lstrip(" \u00a0\u3000")[:1] in _FORMULA_START else value
 
 
 def _cell(value: Any) -> str:
@@ -66,7 +67,7 @@ def row(contact: Mapping[str, Any], custom_field_names: Iterable[str]) -> list[s
         contact["status"],
         _cell(contact["last_outcome"]),
         _cell(contact["hangup_cause"]),
-        _cell(contact["hangup_cause_text"]),
+        _text(contact["hangup_cause_text"]),  # Asterisk's or ours today: guarded all the same
         _cell(contact["sip_code"]),
         str(contact["attempts"]),
         _cell(contact["talk_seconds"]),

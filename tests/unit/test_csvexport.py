@@ -16,6 +16,11 @@ from gateway.domain import csvexport
         ("\tx", "'\tx"),
         ("a=b", "a=b"),
         ("", ""),
+        ("  =1+1", "'  =1+1"),  # leading spaces do not hide it
+        ("\u00a0@x", "'\u00a0@x"),
+        ("\uff1dCMD()", "'\uff1dCMD()"),  # full-width equals, taken by some locales
+        ("\nx", "'\nx"),
+        (" Ada", " Ada"),
     ],
 )
 def test_text_cells_never_start_a_formula(value: str, written: str) -> None:
@@ -41,16 +46,18 @@ def test_header_keeps_every_column_name_unique(custom: list[str], columns: list[
 def test_a_row_follows_the_header() -> None:
     contact = {
         "id": 7, "phone_number": "+14155550100", "status": "failed", "attempts": 2,
-        "last_outcome": "busy", "hangup_cause": 17, "hangup_cause_text": "User busy",
+        "last_outcome": "busy", "hangup_cause": 17,
         "sip_code": "486", "talk_seconds": None, "next_attempt_at": None,
         "updated_at": "2026-01-01T00:00:00.000Z", "row_number": 3,
         "custom_fields": {"status": "vip"}, "timezones": ["America/New_York"],
         "opted_out": False, "answered_by": "machine", "amd_cause": "=MAXWORDS-4-4",
+        "hangup_cause_text": "-refused: =x",
         "node": "b",
     }  # fmt: skip
     row = dict(zip(csvexport.header(["status"]), csvexport.row(contact, ["status"]), strict=True))
     assert row["phone_number"] == "+14155550100" and row["status"] == "failed"
     assert (row["outcome"], row["hangup_cause"], row["sip_code"]) == ("busy", "17", "486")
+    assert row["hangup_cause_text"] == "'-refused: =x"
     assert row["talk_seconds"] == "" and row["contact_id"] == "7" and row["row_number"] == "3"
     assert row["custom_status"] == "vip"
     assert (row["timezones"], row["opted_out"]) == ("America/New_York", "false")
