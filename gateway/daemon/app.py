@@ -115,7 +115,8 @@ async def _dialer_ctx(app: web.Application) -> AsyncIterator[None]:
         )
         for node in config.nodes
     }
-    dispatcher = Dispatcher(DialStore(app[STORE].db), telephonies, app[BUS], config, app[METRICS])
+    dial_store = DialStore(app[STORE].db, allow_premium=config.allow_premium)
+    dispatcher = Dispatcher(dial_store, telephonies, app[BUS], config, app[METRICS])
     app[SERVICE].on_status_change = dispatcher.campaign_changed
     app[LIVE_STATS] = dispatcher.live_stats
     app[READINESS] = dispatcher.readiness

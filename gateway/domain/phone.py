@@ -132,14 +132,14 @@ def classify(
     raise InvalidNumber(_explain(why, raw))
 
 
-def dial_refusal(stored: str) -> str | None:
+def dial_refusal(stored: str, *, allow_premium: bool) -> str | None:
     """Why a stored E.164 number must not be dialled, or None. It must read, as this
-    version of libphonenumber reads it, as a valid number and as itself: one stored by an
-    older reader (kept while its call was up at the upgrade) or under older metadata may
-    not. Every type a contact may have passes (premium-rate included: the operator's
-    `allow_premium` was applied when it was accepted)."""
-    try:
-        again = normalise(stored, "US", allow_premium=True)  # its "+": the region is unused
+    version of libphonenumber reads it, as a number of a type a contact may have now (the
+    operator's `allow_premium` as it is today) and as itself: one stored by an older
+    reader (kept while its call was up at the upgrade), under older metadata, or before
+    the operator stopped allowing premium-rate numbers may not."""
+    try:  # its "+": the region is unused
+        again = normalise(stored, "US", allow_premium=allow_premium)
     except InvalidNumber as exc:
         return f"its stored number is refused now: {exc}"
     if again != stored:

@@ -87,8 +87,9 @@ class OpenAttempt:
 
 
 class DialStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, allow_premium: bool = False) -> None:
         self._db = db
+        self._allow_premium = allow_premium  # [contacts] allow_premium, read at each dial
 
     async def running(self) -> list[tuple[Campaign, Tenant]]:
         rows = await self._db.fetch_all(
@@ -157,7 +158,7 @@ class DialStore:
             refused = 0
             for pick in chosen:
                 target, attempt_id = pick.target, pick.attempt_id
-                why = dial_refusal(target.phone_number)
+                why = dial_refusal(target.phone_number, allow_premium=self._allow_premium)
                 if why is not None:
                     refused += _refuse(conn, campaign, target, "invalid_number",
                                        "not_retried", why, at)  # fmt: skip

@@ -208,22 +208,29 @@ async def test_a_stored_number_that_no_longer_reads_as_itself_is_never_dialled(
     fake = env.fake
     client = await env.gateway()
     api = await new_tenant(client, "acme", 10, 50)
-    phones = [number(i, 0) for i in range(3)]
+    phones = [number(i, 0) for i in range(4)]
     cid = (await create_rows(api, "phone_number", phones))["id"]
     db = client.app[STORE].db
-    stored = {phones[1]: "+3750294911911", phones[2]: "+11551234567"}  # Belarus, old form
+    stored = {  # Belarus as an older reader wrote it; no such +1 number; a UK personal
+        phones[1]: "+3750294911911",  # number, stored while the operator allowed premium
+        phones[2]: "+11551234567",
+        phones[3]: "+447012345678",
+    }
     for phone, old in stored.items():
         await db.execute("UPDATE contacts SET phone_number = ? WHERE phone_number = ?",
                          (old, phone))  # fmt: skip
     await command(api, cid, "start")
     body = await wait_status(api, cid, "completed")
-    assert (body["counts"]["completed"], body["counts"]["failed"]) == (1, 2)
+    assert (body["counts"]["completed"], body["counts"]["failed"]) == (1, 3)
     assert [a.phone for a in fake.originates] == [phones[0]]
     found = await contacts(api, cid)
     expected = {
         "+3750294911911": "its stored number +3750294911911 reads as +375294911911 now",
         "+11551234567": "its stored number is refused now: not a valid number"
         " (libphonenumber knows no such +1 number): '+11551234567'",
+        "+447012345678": "its stored number is refused now: a personal (follow-me) number,"
+        " which costs the caller more than an ordinary call (allowed only with [contacts]"
+        " allow_premium = true): '+447012345678'",
     }
     for old, why in expected.items():
         contact = found[old]
