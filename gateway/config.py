@@ -86,6 +86,7 @@ class Config:
     calling_hours: str = "08:00-21:00"  # in each contact's local time; "" turns them off
     max_upload_bytes: int = 50 * 1024 * 1024
     max_streams_per_tenant: int = 100  # open SSE streams; beyond it 429
+    max_uploads_per_tenant: int = 4  # CSV uploads in progress at once; beyond it 429
     default_agent: str | None = None
     default_phone_number: str | None = None
     log_level: str = "info"
@@ -150,6 +151,7 @@ _TOML_KEYS: dict[tuple[str, str], str] = {
     ("http", "host"): "http_host",
     ("http", "port"): "http_port",
     ("http", "max_streams_per_tenant"): "max_streams_per_tenant",
+    ("http", "max_uploads_per_tenant"): "max_uploads_per_tenant",
     ("database", "path"): "db_path",
     ("ami", "host"): "ami_host",
     ("ami", "port"): "ami_port",
@@ -384,6 +386,8 @@ def check(config: Config) -> None:
         raise ConfigError(f"http_port {config.http_port} is not a TCP port")
     if config.max_streams_per_tenant < 1:
         raise ConfigError("max_streams_per_tenant must be at least 1")
+    if config.max_uploads_per_tenant < 1:
+        raise ConfigError("max_uploads_per_tenant must be at least 1")
     if config.max_upload_bytes < 1024:
         raise ConfigError("max_upload_bytes must be at least 1024")
     try:

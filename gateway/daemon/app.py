@@ -29,9 +29,11 @@ from gateway.http.keys import (
     SERVICE,
     STORE,
     STREAMS,
+    UPLOADS,
 )
 from gateway.http.middleware import api_key_auth, request_context
 from gateway.http.streams import StreamHub
+from gateway.http.uploadslots import UploadSlots
 from gateway.parseworker import ParseWorker
 from gateway.service import CampaignService
 from gateway.store.dialing import DialStore
@@ -83,6 +85,7 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     )  # fmt: skip
     app[STORE] = store
     app[STREAMS] = StreamHub(app[BUS], store.campaigns, config.max_streams_per_tenant)
+    app[UPLOADS] = UploadSlots(config.max_uploads_per_tenant)
     worker = ParseWorker()  # large uploads' CSV is parsed in it, beside the event loop
     app[SERVICE] = CampaignService(
         store.campaigns,

@@ -32,8 +32,9 @@ from gateway.domain.dnc_legacy import also_stored, stored_text
 from gateway.domain.model import Tenant
 from gateway.http.campaigns import paging
 from gateway.http.errors import BadRequest, error_response
-from gateway.http.keys import CONFIG, STORE, TENANT
+from gateway.http.keys import CONFIG, STORE, TENANT, UPLOADS
 from gateway.http.upload import stream_upload
+from gateway.http.uploadslots import TooManyUploads
 from gateway.store.dnc import DncStore
 
 log = structlog.get_logger(__name__)
@@ -122,7 +123,8 @@ async def add_numbers(request: web.Request) -> web.Response:
         if request.content_type == "application/json":
             added, already = await _add_json(request)
         elif request.content_type == "multipart/form-data":
-            added, already = await _add_csv(request)
+            with request.app[UPLOADS].hold(_tenant(request).id):
+                added, already = await _add_csv(request)
         elif request.content_type in _JSON_TOO or "Content-Type" not in request.headers:
             added, already = await _add_json(request, strict=False)
         else:
@@ -131,6 +133,8 @@ async def add_numbers(request: web.Request) -> web.Response:
         return _bad(exc)
     except CsvError as exc:  # the upload's size limit
         return _bad(DncInputError(FILE_FIELD, str(exc)))
+    except TooManyUploads as exc:
+        return error_response(429, str(exc))
     log.info("dnc numbers added", added=added, already=already)
     return web.json_response({"added": added, "already": already})
 

@@ -10,6 +10,7 @@ from gateway.config import Config
 from gateway.domain.model import Tenant
 from gateway.events import EventBus
 from gateway.http.streams import StreamHub
+from gateway.http.uploadslots import UploadSlots
 from gateway.service import CampaignService
 from gateway.store.sqlite import SqliteStore
 
@@ -18,6 +19,7 @@ STORE = web.AppKey("store", SqliteStore)
 SERVICE = web.AppKey("service", CampaignService)
 BUS = web.AppKey("bus", EventBus)
 STREAMS = web.AppKey("streams", StreamHub)  # the open SSE streams and their shared readers
+UPLOADS = web.AppKey("uploads", UploadSlots)  # CSV uploads in progress, per tenant
 METRICS = web.AppKey("metrics", "Metrics")
 LIVE_STATS = web.AppKey("live_stats", Any)  # (campaign pk) -> dict of dialler figures
 READINESS = web.AppKey("readiness", Any)  # () -> dict of component name -> problem or ""

@@ -107,6 +107,7 @@ def document() -> dict[str, Any]:
                         "Created",
                     ),
                     "400",
+                    "429",  # over the tenant's max_uploads_per_tenant uploads at once
                     *_STORAGE,
                     requestBody={
                         "required": True,
