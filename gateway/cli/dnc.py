@@ -20,6 +20,7 @@ from gateway.dnc_import import DncImport
 from gateway.domain.dnc import DncInputError, normalise_number, parse_reason
 from gateway.domain.dnc_legacy import also_stored, stored_text
 from gateway.store.dnc import HOST
+from gateway.store.renumber import renumber_stored_numbers
 from gateway.store.sqlite import SqliteStore
 
 READ_CHUNK = 256 * 1024
@@ -77,7 +78,7 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
         elif args.action == "list":
             await _list(store, args)
         else:
-            return await _remove(store, args.number, region)
+            return await _remove(store, args.number, region, config.allow_premium)
     except DncInputError as exc:
         print(f"gateway: {exc}; nothing was added", file=sys.stderr)
         return 1
@@ -86,7 +87,11 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _remove(store: SqliteStore, raw: str, region: str) -> int:
+async def _remove(store: SqliteStore, raw: str, region: str, allow_premium: bool) -> int:
+    # The upgrade's re-reading first, if the daemon has not done it yet: it would list the
+    # number again from an old form it had not read (its steps are idempotent, so a
+    # daemon starting meanwhile does no harm).
+    await renumber_stored_numbers(store.db, region, allow_premium=allow_premium, quiet=True)
     try:
         number = normalise_number(raw, region, "NUMBER")
     except DncInputError as exc:

@@ -77,10 +77,12 @@ async def renumber_stored_numbers(
     *,
     allow_premium: bool,
     progress: Callable[[int], None] | None = None,
+    quiet: bool = False,
 ) -> Renumbered:
-    """Run what is left of the two steps; log one line with the counts if any ran.
-    `progress` is told the rows read so far after each batch (the daemon tells systemd,
-    so that a long upgrade does not run into its start timeout)."""
+    """Run what is left of the two steps; log one line with the counts if any ran (not
+    when `quiet`: a CLI command's output is its own). `progress` is told the rows read so
+    far after each batch (the daemon tells systemd, so that a long upgrade does not run
+    into its start timeout)."""
     steps = dict(await db.fetch_all("SELECT name, position FROM upgrade_steps"))
     done = Renumbered()
     if not steps:
@@ -107,8 +109,9 @@ async def renumber_stored_numbers(
                 break
             last += CHUNK
         done.steps += 1
-    log.info("stored numbers read again as libphonenumber reads them (upgrade)",
-             seconds=round(time.perf_counter() - started, 2), **done.as_log())  # fmt: skip
+    if not quiet:
+        log.info("stored numbers read again as libphonenumber reads them (upgrade)",
+                 seconds=round(time.perf_counter() - started, 2), **done.as_log())  # fmt: skip
     return done
 
 

@@ -126,10 +126,12 @@ def test_remove_an_entry_an_older_reader_listed(tmp_path: Path) -> None:
 
 
 def test_remove_an_old_form_and_its_re_read_form(tmp_path: Path) -> None:
-    """The upgrade kept `+3750152450911` beside `+375152450911`: removing the old text
-    removes both from the host list."""
+    """Old forms, listed before the upgrade re-read the lists (its step still pending:
+    the daemon never started). `remove` runs that step first, so no form it has not read
+    can list the number again after; removing an old text removes both forms."""
     assert gateway(tmp_path, "dnc", "list").returncode == 0
     with sqlite3.connect(tmp_path / "g.db") as conn:
+        assert conn.execute("SELECT count(*) FROM upgrade_steps").fetchone() == (2,)
         conn.executemany(
             "INSERT INTO dnc_numbers (phone_number, tenant_id, reason, created_at)"
             " VALUES (?, 0, 'old', 'then')",
@@ -137,6 +139,11 @@ def test_remove_an_old_form_and_its_re_read_form(tmp_path: Path) -> None:
         )
     removed = gateway(tmp_path, "dnc", "remove", "+3750152450911")
     assert (removed.returncode, removed.stdout) == (0, "removed +375152450911 from the host list\n")
-    assert rows(tmp_path) == [("+3750294911911", 0, "old")]
+    # The step ran: +3750294911911 gained its re-read form, which bars its contacts.
+    assert rows(tmp_path) == [("+3750294911911", 0, "old"), ("+375294911911", 0, "old")]
+    with sqlite3.connect(tmp_path / "g.db") as conn:
+        assert conn.execute("SELECT count(*) FROM upgrade_steps").fetchone() == (0,)
+    assert gateway(tmp_path, "dnc", "remove", "+375294911911").returncode == 0
+    assert rows(tmp_path) == [("+3750294911911", 0, "old")]  # bars nobody, never re-added
     assert gateway(tmp_path, "dnc", "remove", "+3750294911911").returncode == 0
     assert rows(tmp_path) == []
