@@ -5,7 +5,6 @@ upload as before."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from aiohttp import FormData
 from gateway.daemon.app import create_app
 from gateway.http.keys import STORE, UPLOADS
 from tests.helpers import make_config, new_tenant
+from tests.unit.dialer.support import until
 
 BOUNDARY = "slotsboundary"
 
@@ -41,10 +41,7 @@ async def test_one_upload_over_the_limit_is_refused_with_429(
     first = asyncio.create_task(
         api.request("POST", "/campaigns", data=held_body(release), headers=headers)
     )
-    deadline = time.monotonic() + 10
-    while client.app[UPLOADS].open_for(tenant) != 1:
-        assert time.monotonic() < deadline, "the first upload never began"
-        await asyncio.sleep(0.01)
+    await until(lambda: client.app[UPLOADS].open_for(tenant) == 1, 10, "the first upload")
 
     refused = await api.create()
     assert refused.status == 429
