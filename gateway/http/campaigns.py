@@ -9,10 +9,9 @@ from aiohttp import web
 
 from gateway.domain.contacts import RETRY_ORDER
 from gateway.domain.model import CONTACT_STATUSES, Campaign, ContactStatus, Tenant
-from gateway.http.errors import BadRequest, error_response
+from gateway.http.errors import BadRequest
 from gateway.http.keys import CONFIG, SERVICE, STORE, TENANT, UPLOADS
 from gateway.http.upload import stream_upload
-from gateway.http.uploadslots import TooManyUploads
 from gateway.service import NotFound
 
 log = structlog.get_logger(__name__)
@@ -105,23 +104,20 @@ async def list_campaigns(request: web.Request) -> web.Response:
 @routes.post("/api/v1/campaigns")
 async def create_campaign(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
-    try:
-        with request.app[UPLOADS].hold(_tenant(request).id):
-            importer = service.new_import(_tenant(request), request.content_length)
-            await importer.begin()
-            try:
-                await stream_upload(
-                    request.headers.get("Content-Type", ""),
-                    request.content,
-                    importer,
-                    request.app[CONFIG].max_upload_bytes,
-                )
-                await importer.finish()
-            except BaseException:
-                await importer.abort()
-                raise
-    except TooManyUploads as exc:
-        return error_response(429, str(exc))
+    with request.app[UPLOADS].hold(_tenant(request).id):  # 429 when none is free
+        importer = service.new_import(_tenant(request), request.content_length)
+        await importer.begin()
+        try:
+            await stream_upload(
+                request.headers.get("Content-Type", ""),
+                request.content,
+                importer,
+                request.app[CONFIG].max_upload_bytes,
+            )
+            await importer.finish()
+        except BaseException:
+            await importer.abort()
+            raise
     assert importer.campaign_id is not None
     campaign = await service.get(_tenant(request), importer.campaign_id)
     report = importer.report

@@ -34,7 +34,6 @@ from gateway.http.campaigns import paging
 from gateway.http.errors import BadRequest, error_response
 from gateway.http.keys import CONFIG, STORE, TENANT, UPLOADS
 from gateway.http.upload import stream_upload
-from gateway.http.uploadslots import TooManyUploads
 from gateway.store.dnc import DncStore
 
 log = structlog.get_logger(__name__)
@@ -123,7 +122,7 @@ async def add_numbers(request: web.Request) -> web.Response:
         if request.content_type == "application/json":
             added, already = await _add_json(request)
         elif request.content_type == "multipart/form-data":
-            with request.app[UPLOADS].hold(_tenant(request).id):
+            with request.app[UPLOADS].hold(_tenant(request).id):  # 429 when none is free
                 added, already = await _add_csv(request)
         elif request.content_type in _JSON_TOO or "Content-Type" not in request.headers:
             added, already = await _add_json(request, strict=False)
@@ -133,8 +132,6 @@ async def add_numbers(request: web.Request) -> web.Response:
         return _bad(exc)
     except CsvError as exc:  # the upload's size limit
         return _bad(DncInputError(FILE_FIELD, str(exc)))
-    except TooManyUploads as exc:
-        return error_response(429, str(exc))
     log.info("dnc numbers added", added=added, already=already)
     return web.json_response({"added": added, "already": already})
 

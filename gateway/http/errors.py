@@ -10,6 +10,7 @@ from aiohttp import web
 from gateway.domain.csvimport import CsvError
 from gateway.domain.lifecycle import Refused
 from gateway.domain.settings import FieldError
+from gateway.http.uploadslots import TooManyUploads
 from gateway.service import NotFound
 from gateway.store.database import StorageUnavailable
 
@@ -43,6 +44,8 @@ async def errors_middleware(request: web.Request, handler):  # type: ignore[no-u
         return error_response(404, str(exc))
     except Refused as exc:
         return error_response(409, str(exc))
+    except TooManyUploads as exc:
+        return error_response(429, str(exc))
     except StorageUnavailable as exc:  # reads still answer; this write changed nothing
         log.warning("write refused: storage unavailable", path=request.path, error=str(exc))
         if exc.full:
