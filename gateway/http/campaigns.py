@@ -10,8 +10,8 @@ from aiohttp import web
 from gateway.domain.contacts import RETRY_ORDER
 from gateway.domain.model import CONTACT_STATUSES, Campaign, ContactStatus, Tenant
 from gateway.http.errors import BadRequest
-from gateway.http.keys import CONFIG, SERVICE, STORE, TENANT, UPLOADS
-from gateway.http.upload import stream_upload
+from gateway.http.keys import SERVICE, STORE, TENANT
+from gateway.http.upload import receive_upload
 from gateway.service import NotFound
 
 log = structlog.get_logger(__name__)
@@ -104,20 +104,8 @@ async def list_campaigns(request: web.Request) -> web.Response:
 @routes.post("/api/v1/campaigns")
 async def create_campaign(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
-    with request.app[UPLOADS].hold(_tenant(request).id):  # 429 when none is free
-        importer = service.new_import(_tenant(request), request.content_length)
-        await importer.begin()
-        try:
-            await stream_upload(
-                request.headers.get("Content-Type", ""),
-                request.content,
-                importer,
-                request.app[CONFIG].max_upload_bytes,
-            )
-            await importer.finish()
-        except BaseException:
-            await importer.abort()
-            raise
+    importer = service.new_import(_tenant(request), request.content_length)
+    await receive_upload(request, importer, _tenant(request).id)
     assert importer.campaign_id is not None
     campaign = await service.get(_tenant(request), importer.campaign_id)
     report = importer.report

@@ -32,8 +32,8 @@ from gateway.domain.dnc_legacy import also_stored, stored_text
 from gateway.domain.model import Tenant
 from gateway.http.campaigns import paging
 from gateway.http.errors import BadRequest, error_response
-from gateway.http.keys import CONFIG, STORE, TENANT, UPLOADS
-from gateway.http.upload import stream_upload
+from gateway.http.keys import CONFIG, STORE, TENANT
+from gateway.http.upload import receive_upload
 from gateway.store.dnc import DncStore
 
 log = structlog.get_logger(__name__)
@@ -122,8 +122,7 @@ async def add_numbers(request: web.Request) -> web.Response:
         if request.content_type == "application/json":
             added, already = await _add_json(request)
         elif request.content_type == "multipart/form-data":
-            with request.app[UPLOADS].hold(_tenant(request).id):  # 429 when none is free
-                added, already = await _add_csv(request)
+            added, already = await _add_csv(request)
         elif request.content_type in _JSON_TOO or "Content-Type" not in request.headers:
             added, already = await _add_json(request, strict=False)
         else:
@@ -152,20 +151,9 @@ async def _add_json(request: web.Request, strict: bool = True) -> tuple[int, int
 
 
 async def _add_csv(request: web.Request) -> tuple[int, int]:
-    importer = DncImport(_store(request), _tenant(request).id, _region(request))
-    await importer.begin()
-    try:
-        await stream_upload(
-            request.headers.get("Content-Type", ""),
-            request.content,
-            importer,
-            request.app[CONFIG].max_upload_bytes,
-            file_field=FILE_FIELD,
-        )
-        return await importer.finish()
-    except BaseException:
-        await importer.abort()
-        raise
+    tenant_id = _tenant(request).id
+    importer = DncImport(_store(request), tenant_id, _region(request))
+    return await receive_upload(request, importer, tenant_id, file_field=FILE_FIELD)
 
 
 @routes.delete("/api/v1/dnc/{phone_number}")

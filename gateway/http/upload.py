@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, TypeVar
 
+from aiohttp import web
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from gateway.domain.csvimport import CsvError
 from gateway.http.errors import BadRequest
+from gateway.http.keys import CONFIG, UPLOADS
 
 FILE_FIELD = "contacts"
 MAX_FIELD_BYTES = 16 * 1024
@@ -23,6 +25,42 @@ class Importer(Protocol):
     def field(self, name: str, value: str) -> None: ...
 
     async def feed(self, data: bytes) -> None: ...
+
+
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Upload(Importer, Protocol[T_co]):
+    """An importer with its all-or-nothing ends: staged at begin(), kept at finish(),
+    dropped at abort()."""
+
+    async def begin(self) -> None: ...
+
+    async def finish(self) -> T_co: ...
+
+    async def abort(self) -> None: ...
+
+
+async def receive_upload(
+    request: web.Request, importer: Upload[T_co], tenant_id: int, file_field: str = FILE_FIELD
+) -> T_co:
+    """The request's multipart body streamed into `importer`, in one of the tenant's
+    upload slots (TooManyUploads, a 429, when none is free): its finish(), or, on any
+    error or a client gone, its abort() and the error."""
+    with request.app[UPLOADS].hold(tenant_id):
+        await importer.begin()
+        try:
+            await stream_upload(
+                request.headers.get("Content-Type", ""),
+                request.content,
+                importer,
+                request.app[CONFIG].max_upload_bytes,
+                file_field=file_field,
+            )
+            return await importer.finish()
+        except BaseException:
+            await importer.abort()
+            raise
 
 
 class _Parts:

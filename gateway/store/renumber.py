@@ -215,7 +215,8 @@ class _Contacts:
         at = format_time(utcnow())
         for contact_id, pk, number, attempts, custom, status in rows:
             if status != "pending":
-                self._in_call(conn, pk, contact_id, number, custom, at)
+                if self._in_call(conn, pk, contact_id, number, custom, at):
+                    touched[pk] = self._campaign(conn, pk)  # its zone lists may have grown
                 continue
             try:
                 reading = classify(number, region, allow_premium=premium)
@@ -242,34 +243,33 @@ class _Contacts:
     def _in_call(
         self, conn: sqlite3.Connection, pk: int, contact_id: int, number: str, custom: str,
         at: str,
-    ) -> None:  # fmt: skip
+    ) -> bool:  # fmt: skip
         """A contact whose call was up when the daemon stopped: its call goes on, so its
         status stays; a retry dials the re-read number, if that is valid and no other
-        contact's. Any other (refused now, or a duplicate) is refused when its turn comes
-        (begin_attempts reads every number again), not dialled."""
+        contact's (True: renumbered). Any other (refused now, or a duplicate) is refused
+        when its turn comes (begin_attempts reads every number again), not dialled."""
         try:
             reading = classify(number, self._region, allow_premium=self._allow_premium)
         except InvalidNumber:
             self._counts["in_call_refused"] += 1
-            return
+            return False
         if reading[0] == number:
-            return
-        campaign = self._campaign(conn, pk)
+            return False
         taken = conn.execute(
             "SELECT 1 FROM contacts WHERE campaign_pk = ? AND phone_number = ?",
             (pk, reading[0]),
         ).fetchone()
         if taken:
             self._counts["in_call_refused"] += 1
-            return
+            return False
+        campaign = self._campaign(conn, pk)
         zone_set = campaign.zone_set(campaign.zones(reading, custom))
         conn.execute(
             "UPDATE contacts SET phone_number = ?, zone_set = ?, updated_at = ? WHERE id = ?",
             (reading[0], zone_set, at, contact_id),
         )
-        if campaign.zones_changed:
-            self._write_campaign(conn, campaign)
         self._counts["renumbered"] += 1
+        return True
 
     def _fail_invalid(
         self, conn: sqlite3.Connection, campaign: _Campaign, contact_id: int, number: str,
