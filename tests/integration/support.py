@@ -389,7 +389,12 @@ class AmiWitness:
         channels that never coexisted. Each listed channel therefore counts over its life
         as the events show it -- from its Newchannel (or, never seen, from when it was
         listed) to its Hangup (never seen: for ever) -- and the answer gives the most of
-        those lives that overlap. A channel whose events we missed still counts."""
+        those lives that overlap. A channel whose events we missed still counts.
+
+        An answer can also list one channel twice (seen here under load: the same Uniqueid
+        twice, a millisecond apart, in one answer of 21 entries while calls ended and
+        began), so each Uniqueid counts once per answer: a channel never coexists with
+        itself."""
         wanted = set(caller_ids)
         forever = time.monotonic() + 1e6
         with self._lock:
@@ -398,7 +403,11 @@ class AmiWitness:
         best = 0
         for _, listed in samples:
             intervals = []
+            counted: set[str] = set()
             for u, cid, seen in listed:
+                if u in counted:
+                    continue
+                counted.add(u)
                 owner, created, hangup = lives.get(u, (None, None, None))
                 if (owner or cid) not in wanted:
                     continue

@@ -26,3 +26,12 @@ def test_channels_alive_together_and_unheard_ones_still_count() -> None:
     # c: no event of it ever reached us; listed, so alive from then on.
     found = witness_with([a, b], [("a", 1.0), ("b", 1.0), ("c", 1.0)]).max_sampled(["+1555"])
     assert found == 3
+
+
+def test_a_channel_listed_twice_in_one_answer_counts_once() -> None:
+    # Asterisk 22 listed one channel twice in one answer under load (a CI failure: "21
+    # channels (cap 20)" with 20 distinct Uniqueids).
+    a = Call("a", created=0.0, hangup=5.0, caller_id="+1555")
+    b = Call("b", created=0.5, hangup=5.0, caller_id="+1555")
+    listed = [("a", 1.0), ("a", 1.001), ("b", 1.002)]
+    assert witness_with([a, b], listed).max_sampled(["+1555"]) == 2
