@@ -88,10 +88,14 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _remove(store: SqliteStore, raw: str, region: str, allow_premium: bool) -> int:
-    # The upgrade's re-reading first, if the daemon has not done it yet: it would list the
-    # number again from an old form it had not read (its steps are idempotent, so a
-    # daemon starting meanwhile does no harm).
-    await renumber_stored_numbers(store.db, region, allow_premium=allow_premium, quiet=True)
+    # The upgrade's re-reading of the lists first, if the daemon has not done it yet: it
+    # would list the number again from an old form it had not read (the step is
+    # idempotent, so a daemon starting meanwhile does no harm). Not the contacts' step: it
+    # would fail a contact do_not_call on the very entry being removed, and its per-run
+    # cache of a campaign's zone lists must not race the daemon's.
+    await renumber_stored_numbers(
+        store.db, region, allow_premium=allow_premium, quiet=True, lists_only=True
+    )
     try:
         number = normalise_number(raw, region, "NUMBER")
     except DncInputError as exc:

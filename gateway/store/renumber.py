@@ -78,11 +78,14 @@ async def renumber_stored_numbers(
     allow_premium: bool,
     progress: Callable[[int], None] | None = None,
     quiet: bool = False,
+    lists_only: bool = False,
 ) -> Renumbered:
     """Run what is left of the two steps; log one line with the counts if any ran (not
     when `quiet`: a CLI command's output is its own). `progress` is told the rows read so
     far after each batch (the daemon tells systemd, so that a long upgrade does not run
-    into its start timeout)."""
+    into its start timeout). `lists_only`: the do-not-call step alone, the contacts'
+    left to the daemon (`gateway dnc remove`, which must not fail contacts on a list
+    entry it is about to remove)."""
     steps = dict(await db.fetch_all("SELECT name, position FROM upgrade_steps"))
     done = Renumbered()
     if not steps:
@@ -97,7 +100,7 @@ async def renumber_stored_numbers(
             if progress is not None:
                 progress(done.counts["dnc_read"])
         done.steps += 1
-    if CONTACTS_STEP in steps:
+    if CONTACTS_STEP in steps and not lists_only:
         reader = _Contacts(default_region, allow_premium, done.counts)
         last = int(steps[CONTACTS_STEP] or 0)
         end = await db.fetch_value("SELECT coalesce(max(id), 0) FROM contacts")
