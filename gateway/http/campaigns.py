@@ -103,11 +103,12 @@ async def list_campaigns(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/campaigns")
 async def create_campaign(request: web.Request) -> web.Response:
-    service = request.app[SERVICE]
-    importer = service.new_import(_tenant(request), request.content_length)
-    await receive_upload(request, importer, _tenant(request).id)
+    service, tenant = request.app[SERVICE], _tenant(request)
+    importer, _ = await receive_upload(
+        request, lambda: service.new_import(tenant, request.content_length), tenant.id
+    )
     assert importer.campaign_id is not None
-    campaign = await service.get(_tenant(request), importer.campaign_id)
+    campaign = await service.get(tenant, importer.campaign_id)
     report = importer.report
     log.info(
         "campaign created",

@@ -110,7 +110,7 @@ def paths(
                 "Add numbers to the tenant's do-not-call list: all of them, or none on a 400. A JSON object sent as `text/plain`, `application/x-www-form-urlencoded` (what `curl -d` sends) or without a Content-Type is read as JSON too",
                 json_("200", _ADDED),
                 "400",
-                "429",  # a multipart CSV over the tenant's max_uploads_per_tenant at once
+                "429",  # over the tenant's max_uploads_per_tenant uploads at once (CSV or JSON)
                 *storage,
                 requestBody={
                     "required": True,

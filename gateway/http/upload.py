@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol, TypeVar
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -32,7 +33,7 @@ T_co = TypeVar("T_co", covariant=True)
 
 class Upload(Importer, Protocol[T_co]):
     """An importer with its all-or-nothing ends: staged at begin(), kept at finish(),
-    dropped at abort()."""
+    dropped at abort() (also when begin() failed or never ran)."""
 
     async def begin(self) -> None: ...
 
@@ -41,15 +42,24 @@ class Upload(Importer, Protocol[T_co]):
     async def abort(self) -> None: ...
 
 
+U = TypeVar("U", bound=Upload[Any])
+
+
 async def receive_upload(
-    request: web.Request, importer: Upload[T_co], tenant_id: int, file_field: str = FILE_FIELD
-) -> T_co:
-    """The request's multipart body streamed into `importer`, in one of the tenant's
-    upload slots (TooManyUploads, a 429, when none is free): its finish(), or, on any
-    error or a client gone, its abort() and the error."""
+    request: web.Request,
+    new_importer: Callable[[], U],
+    tenant_id: int,
+    file_field: str = FILE_FIELD,
+) -> tuple[U, Any]:
+    """The request's multipart body streamed into an importer made by `new_importer`, in
+    one of the tenant's upload slots (TooManyUploads, a 429, when none is free): the
+    importer and what its finish() gave, or, on any error or a client gone, its abort()
+    and the error. The importer is made only once the slot is held: a refused upload
+    opens nothing (a parser in the parse worker, which every tenant shares)."""
     with request.app[UPLOADS].hold(tenant_id):
-        await importer.begin()
+        importer = new_importer()
         try:
+            await importer.begin()
             await stream_upload(
                 request.headers.get("Content-Type", ""),
                 request.content,
@@ -57,7 +67,7 @@ async def receive_upload(
                 request.app[CONFIG].max_upload_bytes,
                 file_field=file_field,
             )
-            return await importer.finish()
+            return importer, await importer.finish()
         except BaseException:
             await importer.abort()
             raise

@@ -1,9 +1,10 @@
 """Uploads in progress, counted per tenant (`[http] max_uploads_per_tenant`).
 
-Each upload holds a batch in memory and takes its turn in the one parse worker (or a
-thread, for do-not-call lists), so a tenant that opens many at once would slow every
-other tenant's and grow the daemon's memory with each. One more than the limit is
-refused with 429 before a byte of it is read; a refused upload changes nothing.
+Each upload (a campaign's CSV, a do-not-call list as CSV or JSON) holds a batch in
+memory and takes its turn in the one parse worker (or a thread, for do-not-call lists),
+so a tenant that opens many at once would slow every other tenant's and grow the
+daemon's memory with each. One more than the limit is refused with 429 before a byte of
+it is read; a refused upload changes nothing.
 """
 
 from __future__ import annotations

@@ -144,9 +144,7 @@ def test_remove_an_old_form_and_its_re_read_form(tmp_path: Path) -> None:
     # The step ran: +3750294911911 gained its re-read form, which bars its contacts.
     assert rows(tmp_path) == [("+3750294911911", 0, "old"), ("+375294911911", 0, "old")]
     with sqlite3.connect(tmp_path / "g.db") as conn:
-        assert conn.execute("SELECT name FROM upgrade_steps").fetchall() == [
-            ("renumber contacts",)
-        ]
+        assert conn.execute("SELECT name FROM upgrade_steps").fetchall() == [("renumber contacts",)]
     assert gateway(tmp_path, "dnc", "remove", "+375294911911").returncode == 0
     assert rows(tmp_path) == [("+3750294911911", 0, "old")]  # bars nobody, never re-added
     assert gateway(tmp_path, "dnc", "remove", "+3750294911911").returncode == 0
