@@ -77,7 +77,7 @@ async def begin_all(path: Path, contacts: int, dnc: int) -> float:
             await store.close()
             fill_dnc(path, dnc)
             store = await SqliteStore.open(str(path))
-        dial = DialStore(store.db)
+        dial = DialStore(store.db, allow_premium=False)
         rows = await store.db.fetch_all(
             "SELECT id FROM contacts WHERE campaign_pk = ? ORDER BY id", (campaign.pk,)
         )

@@ -87,7 +87,7 @@ class OpenAttempt:
 
 
 class DialStore:
-    def __init__(self, db: Database, *, allow_premium: bool = False) -> None:
+    def __init__(self, db: Database, *, allow_premium: bool) -> None:
         self._db = db
         self._allow_premium = allow_premium  # [contacts] allow_premium, read at each dial
 

@@ -243,6 +243,19 @@ async def test_a_stored_number_that_no_longer_reads_as_itself_is_never_dialled(
         assert [(d["decision"], d["detail"]) for d in trail["decisions"]] == [("not_retried", why)]
 
 
+async def test_premium_numbers_are_dialled_when_the_operator_allows_them(env: Env) -> None:
+    """`[contacts] allow_premium = true` reaches the re-read before each dial too, not only
+    the upload: with it, the numbers the test above fails are dialled."""
+    fake = env.fake
+    client = await env.gateway(allow_premium=True)
+    api = await new_tenant(client, "acme", 10, 50)
+    premium = ["+19002345670", "+447012345670"]  # premium-rate; personal (follow-me)
+    cid = (await create_rows(api, "phone_number", premium))["id"]
+    await command(api, cid, "start")
+    await wait_status(api, cid, "completed")
+    assert sorted(a.phone for a in fake.originates) == sorted(premium)
+
+
 async def test_retry_on_chooses_the_outcomes_retried(env: Env) -> None:
     client = await env.gateway()
     api = await new_tenant(client, "acme", 10, 50)

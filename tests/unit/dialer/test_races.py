@@ -25,7 +25,7 @@ async def test_an_end_replayed_for_a_settled_attempt_still_frees_its_place(env: 
     await command(api, cid, "start")
     await wait_status(api, cid, "completed")
     attempt = env.fake.originates[0].attempt_id
-    store = DialStore(client.app[STORE].db)
+    store = DialStore(client.app[STORE].db, allow_premium=False)
     # Reconciliation read the attempt as open just before its end was written, held its
     # place again, and judged it lost: that End replays a settled attempt.
     applied = await store.apply([End(attempt, time.time(), lost=True, reason="gone")])
