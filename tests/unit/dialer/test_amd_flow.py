@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 
+from gateway.http.keys import STORE
+from gateway.store.dialing import DialStore
+from gateway.store.settling import Amd
 from tests.helpers import Api, new_tenant, read_sse
 from tests.unit.dialer.harness import Env, command, create, stored_events, wait_contacts
 from tests.unit.dialer.support import FakeAsterisk, number, until, variables
@@ -218,3 +222,23 @@ async def test_a_verdict_for_a_campaign_with_amd_off_changes_nothing(env: Env) -
     assert [kind for _, kind, _ in await stored_events(client, cid) if kind == "amd"] == []
     text = await (await client.get("/metrics")).text()
     assert not re.search(r'^gateway_amd_results_total\{result="machine"\} [1-9]', text, re.M)
+
+
+async def test_a_verdict_for_an_attempt_already_ended_changes_nothing(env: Env) -> None:
+    """A verdict applied after its attempt's end (replayed, or queued behind the end) for
+    a call never answered (busy): the contact keeps answered_by null, and nothing is
+    stored or counted."""
+    client = await env.gateway()
+    api = await new_tenant(client, "acme", 10, 50)
+    busy = number(2, 5)
+    cid = await create(api, [busy], amd="on")
+    await command(api, cid, "start")
+    await wait_contacts(api, cid, lambda c: c[busy]["status"] == "failed")
+    attempt = env.fake.originates[0].attempt_id
+    store = DialStore(client.app[STORE].db, allow_premium=False)
+    before = await stored_events(client, cid)
+    applied = await store.apply([Amd(attempt, time.time(), "machine", "LONGGREETING-1-1")])
+    assert (applied.amd, applied.outcomes, applied.campaigns) == ([], [], set())
+    found = await wait_contacts(api, cid, lambda c: True)
+    assert (found[busy]["last_outcome"], found[busy]["answered_by"]) == ("busy", None)
+    assert await stored_events(client, cid) == before
