@@ -29,7 +29,9 @@ def parse_amd_verdict(message: Message) -> AmdVerdict | None:
     """The verdict in a GatewayAMD UserEvent; None for any other message, or one whose
     AMDSTATUS is not one of AMD()'s (a verdict the gateway cannot read is no verdict).
     The attempt is the channel's Uniqueid; an AttemptID that disagrees, or no Channel (a
-    UserEvent another AMI user sent as an action), makes it no verdict either. An
+    UserEvent another AMI user sent as an action without one), makes it no verdict
+    either. That check stops a careless sender, not a hostile one, which can send any
+    header: the boundary is AMI's `user` write class (asterisk-config/README.md). An
     AMDCAUSE that is not AMD()'s shape is kept out (empty)."""
     if message.get("Event") != "UserEvent" or message.get("UserEvent") != USER_EVENT:
         return None

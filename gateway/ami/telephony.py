@@ -266,7 +266,8 @@ class AmiTelephony:
 
     def _on_user_event(self, attempt_id: str, call: _Call, message: Message) -> None:
         """Only the names the gateway's own dialplan raises; on one of its calls (with the
-        channel's snapshot: a UserEvent another AMI user sends as an action has none)."""
+        channel's snapshot: a UserEvent another AMI user sends as an action has none,
+        unless it forges the headers; who may is AMI's `user` write class)."""
         if not message.get("Channel"):
             return
         if message.get("UserEvent") == "GatewayOptOut":
