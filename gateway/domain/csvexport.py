@@ -26,9 +26,17 @@ COLUMNS: tuple[str, ...] = (
     "amd_cause",
     "node",
 )
-# Spreadsheets run a cell that starts with one of these as a formula ("CSV injection"),
-# also after leading spaces, and some locales take the full-width forms too.
-_FORMULA_START = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
+# Spreadsheets run a cell that starts with one of these as a formula ("CSV injection"):
+# = + - @, their full-width and small forms (some locales take those too), a tab or a
+# line break; also after leading blanks.
+_FORMULA_START = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20\ufe66\ufe62\ufe63\ufe6b")
+# What may stand before it unseen: every character str.isspace() takes but the tab and
+# line breaks above (a test checks this list against it), and the zero-width ones.
+_BLANK = frozenset(
+    "\x0b\x0c\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+    "\u200b\u200c\u200d\u2060\ufeff"
+)
 
 
 def header(custom_field_names: Iterable[str]) -> list[str]:
@@ -48,7 +56,10 @@ def header(custom_field_names: Iterable[str]) -> list[str]:
 
 def text_cell(value: str) -> str:
     """An uploaded value, as text a spreadsheet shows and never evaluates."""
-    return "'" + value if value.lstrip(" \u00a0\u3000")[:1] in _FORMULA_START else value
+    for char in value:
+        if char not in _BLANK:
+            return "'" + value if char in _FORMULA_START else value
+    return value
 
 
 def _cell(value: Any) -> str:

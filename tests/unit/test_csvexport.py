@@ -21,6 +21,12 @@ from gateway.domain import csvexport
         ("\uff1dCMD()", "'\uff1dCMD()"),  # full-width equals, taken by some locales
         ("\nx", "'\nx"),
         (" Ada", " Ada"),
+        ("\u2003=1", "'\u2003=1"),  # an em space
+        ("\u200b\ufeff+1", "'\u200b\ufeff+1"),  # zero-width space, byte-order mark
+        ("\ufe66x", "'\ufe66x"),  # small equals
+        ("\ufe63x", "'\ufe63x"),  # small hyphen-minus
+        ("\u200bAda", "\u200bAda"),
+        ("   ", "   "),
     ],
 )
 def test_text_cells_never_start_a_formula(value: str, written: str) -> None:
@@ -85,3 +91,9 @@ def test_a_contact_never_judged_nor_dialled_has_empty_amd_and_node_cells() -> No
     }  # fmt: skip
     row = dict(zip(csvexport.header([]), csvexport.row(contact, []), strict=True))
     assert (row["answered_by"], row["amd_cause"], row["node"]) == ("", "", "")
+
+
+def test_the_blanks_skipped_are_every_unicode_space_but_tab_and_line_breaks() -> None:
+    spaces = {chr(c) for c in range(0x110000) if chr(c).isspace()} - set("\t\r\n")
+    skipped = csvexport._BLANK
+    assert skipped == spaces | set("\u200b\u200c\u200d\u2060\ufeff")
