@@ -9,7 +9,13 @@
   and the `dialled` decision's detail) with the operator's hours on, per call, next to the
   same path with them off;
 - a zone list's window worked out from scratch (`window_state`), which happens once per
-  zone list until its window next changes, not per call.
+  zone list until its window next changes, not per call;
+- head-of-line blocking: a campaign of `--hol-contacts` contacts whose first half (in the
+  order they are due) is outside its window (03:00 where they are) and whose second half
+  is inside it (12:00), through the dispatcher's own `RunningCampaign.next_target` and
+  `begin_attempts`, next to a campaign of the inside half alone: the time until the first
+  inside contact is begun, and until all of them are, and that every outside contact still
+  waits, `pending`, with `next_attempt_at` at its 08:00.
 
 Compare the per-call figures with the daemon's CPU per call that bench/dial.py prints
 (about 5 ms a call on these machines): the checks are a few µs of it.
@@ -25,11 +31,13 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from gateway.dialer.running import RunningCampaign
 from gateway.dialer.windows import CallingWindows
 from gateway.domain.model import Campaign, CampaignStatus
 from gateway.domain.window import DailyWindow, window_state
@@ -99,6 +107,67 @@ async def begin_all(path: Path, contacts: int, dnc: int) -> float:
         await store.close()
 
 
+def zone_at(local_hour: int, now: datetime) -> str:
+    """An Etc/GMT±N zone where the local hour is `local_hour` now."""
+    offset = (local_hour - now.hour) % 24
+    offset = offset - 24 if offset > 14 else offset
+    return f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}" if offset else "Etc/GMT"
+
+
+async def head_of_line(path: Path, outside: int, inside: int) -> tuple[float, float, int]:
+    """Begin every inside contact of a campaign whose `outside` contacts, due first, are
+    outside their window: (seconds to the first begun, seconds to all, contacts waiting)."""
+    now = datetime.now(UTC)
+    night, noon = zone_at(3, now), zone_at(12, now)
+    store = await SqliteStore.open(str(path))
+    try:
+        tenant = await store.tenants.create("bench", 1000, 1000)
+        pk, _ = await store.campaigns.begin_import(1, "bench")
+        total = outside + inside
+        rows = [[i + 2, f"+1415{2000000 + i:07d}", [], 0 if i < outside else 1]
+                for i in range(total)]  # fmt: skip
+        await store.db.execute(
+            "INSERT INTO contacts (campaign_pk, row_number, phone_number, custom_fields,"
+            " zone_set) SELECT ?, value ->> 0, value ->> 1, value -> 2, value ->> 3"
+            " FROM json_each(?)",
+            (pk, json.dumps(rows)),
+        )
+        await store.db.execute(
+            "UPDATE campaigns SET status = 'running', name = 'bench', n_total = ?,"
+            " n_pending = ?, max_concurrent_calls = 100, zone_sets = ? WHERE pk = ?",
+            (total, total, json.dumps([[night], [noon]]), pk),
+        )
+        row = await store.db.fetch_one("SELECT * FROM campaigns WHERE pk = ?", (pk,))
+        campaign = campaign_from_row(row)
+        dial = DialStore(store.db, allow_premium=False)
+        windows = CallingWindows(DailyWindow.parse("08:00-21:00"))
+        running = RunningCampaign(campaign, tenant)
+        started = time.perf_counter()
+        first, begun = 0.0, 0
+        while begun < inside:
+            batch = []
+            while len(batch) < BATCH and begun + len(batch) < inside:
+                target = await running.next_target(dial, windows)
+                assert target is not None and target.zone_set == 1, target
+                batch.append(Pick(target, f"b-{target.contact_id}-1", "attempt 1"))
+            began = await dial.begin_attempts(campaign, batch, time.time())
+            assert all(began)
+            begun += len(batch)
+            first = first or time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        opens = (now.astimezone(ZoneInfo(night)) + timedelta(hours=5)).replace(
+            minute=0, second=0, microsecond=0
+        )
+        waiting = await store.db.fetch_value(
+            "SELECT count(*) FROM contacts WHERE campaign_pk = ? AND zone_set = 0"
+            " AND status = 'pending' AND abs(next_attempt_at - ?) < 1",
+            (pk, opens.timestamp()),
+        )
+        return first, elapsed, int(waiting)
+    finally:
+        await store.close()
+
+
 def window_per_call(campaign: Campaign, hours: str, calls: int) -> float:
     windows = CallingWindows(DailyWindow.parse(hours))
     now = datetime.now(UTC)
@@ -143,7 +212,18 @@ async def bench(args: argparse.Namespace) -> int:
     print(f"a zone list's window from scratch (Boise + Los Angeles): {fresh:.0f} µs, once per"
           " zone list until it next changes")  # fmt: skip
     assert campaign.status is CampaignStatus.RUNNING
-    return 0
+
+    half = args.hol_contacts // 2
+    print(f"head-of-line: {args.hol_contacts:,} contacts, the first {half:,} due outside their"
+          " window (03:00 local), the rest inside (12:00):")  # fmt: skip
+    first, alone, _ = await head_of_line(folder / "alone.db", 0, half)
+    print(f"  the inside {half:,} alone:        first begun after {first * 1e3:6.1f} ms,"
+          f" all after {alone:5.2f} s")  # fmt: skip
+    first, mixed, waiting = await head_of_line(folder / "mixed.db", half, half)
+    print(f"  behind {half:,} outside ones:    first begun after {first * 1e3:6.1f} ms,"
+          f" all after {mixed:5.2f} s (ratio {mixed / alone:.3f});"
+          f" outside ones waiting for 08:00: {waiting:,} of {half:,}")  # fmt: skip
+    return 0 if waiting == half else 1
 
 
 def main() -> int:
@@ -151,6 +231,7 @@ def main() -> int:
     parser.add_argument("--contacts", type=int, default=20000)
     parser.add_argument("--dnc", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--hol-contacts", type=int, default=100_000)
     return asyncio.run(bench(parser.parse_args()))
 
 

@@ -103,3 +103,28 @@ def test_allow_premium_from_file_and_environment(tmp_path: Path) -> None:
         load(environ={"GATEWAY_ALLOW_PREMIUM": "maybe"})
     with pytest.raises(ConfigError, match="allow_premium: expected true or false"):
         load(write(tmp_path, "[contacts]\nallow_premium = 2\n"), environ={})
+
+
+def test_calling_hours_default_file_environment_and_off(tmp_path: Path) -> None:
+    default = load(environ={})
+    assert default.calling_hours == "08:00-21:00"
+    assert default.calling_window.intervals == ((8 * 60, 21 * 60),)
+    path = write(tmp_path, '[compliance]\ncalling_hours = "09:00-20:30"\n')
+    assert load(path, environ={}).calling_window.intervals == ((9 * 60, 20 * 60 + 30),)
+    env = {"GATEWAY_CALLING_HOURS": "10:00-18:00"}
+    assert load(path, environ=env).calling_window.intervals == ((10 * 60, 18 * 60),)
+    off = load(path, environ={"GATEWAY_CALLING_HOURS": ""})
+    assert off.calling_window.always
+    assert load(
+        write(tmp_path, '[compliance]\ncalling_hours = ""\n'), environ={}
+    ).calling_window.always
+
+
+@pytest.mark.parametrize(
+    "hours", ["8-21", "08:00-08:00", "25:00-26:00", "08:00-21:00,22:00", "always"]
+)
+def test_bad_calling_hours_are_a_clear_error(tmp_path: Path, hours: str) -> None:
+    with pytest.raises(ConfigError, match="calling_hours"):
+        load(environ={"GATEWAY_CALLING_HOURS": hours})
+    with pytest.raises(ConfigError, match="calling_hours"):
+        load(write(tmp_path, f"[compliance]\ncalling_hours = {hours!r}\n"), environ={})

@@ -4,14 +4,17 @@ do-not-call lists at upload and dial time; retry_on; the trail of decisions."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gateway.domain.model import CampaignKey
+import pytest
+
 from gateway.domain.settings import parse_rfc3339
-from gateway.http.keys import LIVE_STATS, STORE
-from tests.helpers import Api, new_tenant
+from gateway.http import sse
+from gateway.http.keys import STORE
+from tests.helpers import Api, new_tenant, read_sse
 from tests.unit.dialer.harness import (
     QUIET,
     Env,
@@ -39,7 +42,10 @@ async def create_rows(api: Api, header: str, rows: list[str], **fields: Any) -> 
     return await api.create_ok(header + "\n" + "".join(f"{r}\n" for r in rows), **fields)
 
 
-async def test_a_contact_at_3am_waits_for_8am_while_one_at_noon_is_dialled(env: Env) -> None:
+async def test_a_contact_at_3am_waits_for_8am_while_one_at_noon_is_dialled(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sse, "METRICS_INTERVAL", 0.2)
     fake = env.fake
     client = await env.gateway(calling_hours=HOURS)
     api = await new_tenant(client, "acme", 10, 50)
@@ -75,12 +81,17 @@ async def test_a_contact_at_3am_waits_for_8am_while_one_at_noon_is_dialled(env: 
                          trail["decisions"][0]["detail"]), trail["decisions"]  # fmt: skip
         assert [(a["number"], a["outcome"]) for a in trail["attempts"]] == [(1, "answered")]
 
-    tenant_id = await client.app[STORE].db.fetch_value(
-        "SELECT tenant_id FROM campaigns WHERE id = ?", (cid,)
-    )
-    live = client.app[LIVE_STATS]
-    await until(lambda: live(CampaignKey(tenant_id, cid))["waiting_for_window"] == 3, 7,
-                lambda: f"waiting_for_window {live(CampaignKey(tenant_id, cid))}")  # fmt: skip
+    # What a client sees: the stream's metrics event counts the three that wait.
+    stream = await api.request("GET", f"/campaigns/{cid}/events")
+    assert stream.status == 200
+
+    def waiting(events: list[dict[str, Any]]) -> list[Any]:
+        return [json.loads(e["data"])["waiting_for_window"]
+                for e in events if e.get("event") == "metrics"]  # fmt: skip
+
+    seen = waiting(await read_sse(stream, lambda ev: 3 in waiting(ev), 10))
+    assert seen[-1] == 3, seen
+    stream.close()
     assert (await wait_status(api, cid, "running"))["counts"]["pending"] == 3
 
 
