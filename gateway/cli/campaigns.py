@@ -67,7 +67,10 @@ def add_commands(subparsers: Any) -> None:
     create.add_argument("--calling-window-start", metavar="HH:MM")
     create.add_argument("--calling-window-end", metavar="HH:MM")
     create.add_argument(
-        "--retry-on", metavar="OUTCOMES", help="comma-separated, e.g. busy,no_answer (default: all)"
+        "--retry-on",
+        metavar="OUTCOMES",
+        help="comma-separated, from busy,no_answer,congestion,failed,machine"
+        " (default: busy,no_answer,congestion,failed; '' retries none)",
     )
     create.add_argument(
         "--amd", choices=("off", "on"), help="answering-machine detection (default off)"

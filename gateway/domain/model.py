@@ -113,7 +113,7 @@ class Campaign:
     attempts_made: int = 0
     answered: int = 0
     talk_seconds_total: float = 0.0
-    amd_verdicts: int = 0  # answered calls whose answered_by is known
+    amd_verdicts: int = 0  # answered AMD calls with an answered_by (unknown included)
     machines: int = 0  # of them, answered by a machine
 
     @property
