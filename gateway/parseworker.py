@@ -10,8 +10,9 @@ nor encodes a row.
 
 One worker process serves every upload of the daemon, chunk by chunk in the order given;
 it is started by the first large upload and stopped with the daemon. Uploads smaller than
-WORKER_MIN_BYTES (by Content-Length), and any without one, are parsed in the event loop:
-for them the hand-off would cost more than it saves. A refused row raises the same
+WORKER_MIN_BYTES (by Content-Length) are parsed in the event loop: for them the hand-off
+would cost more than it saves. One without a Content-Length (chunked) may be as large as
+the upload limit, so it goes to the worker too. A refused row raises the same
 CsvError either way, the first in file order, since the worker takes chunks in turn.
 """
 

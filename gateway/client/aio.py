@@ -156,13 +156,17 @@ class AsyncCampaigns:
         *,
         max_retries: int = 5,
         retry_delay: float = 0.5,
+        history: int | None = None,
     ) -> AsyncIterator[Event]:
         """The campaign's live events, until (and including) `end`. A dropped connection
         is re-opened with Last-Event-ID, so no stored event is lost or repeated; after
         `max_retries` failed attempts in a row (delays doubling from `retry_delay`) it
-        raises GatewayConnectionError. Without `last_event_id` it starts from now."""
+        raises GatewayConnectionError. Without `last_event_id` it starts from now, after
+        the campaign's last `history` contact transitions when that is given (1-1000)."""
         last, failures = last_event_id, 0
         url = self._client.url(_path(campaign_id, "events"))
+        if history is not None:  # used by the server only without Last-Event-ID
+            url = f"{url}?history={int(history)}"
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=self._client.timeout, sock_read=STREAM_READ_TIMEOUT
         )

@@ -220,6 +220,14 @@ def document() -> dict[str, Any]:
                             "schema": sc.INT,
                             "description": "Same as the header, for clients that cannot set it.",
                         },
+                        {
+                            "name": "history",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                            "description": "Without Last-Event-ID: first replay the campaign's"
+                            " last N contact transitions (and every event stored after the"
+                            " first of them), then go on live.",
+                        },
                     ],
                 ),
             },

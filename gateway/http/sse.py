@@ -3,7 +3,8 @@
 Stored events (contact and campaign transitions) carry their store id as `id:`, so a client
 that reconnects with Last-Event-ID resumes exactly where it left off, across daemon
 restarts too. Metrics snapshots and heartbeats are not stored and carry no id. The events
-come from the campaign's shared reader (gateway.http.streams).
+come from the campaign's shared reader (gateway.http.streams). `?history=N` starts a fresh
+stream with the campaign's last N contact transitions (the dashboard's live log).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ METRICS_INTERVAL = 2.0
 METRICS_SHARED = 0.5  # a snapshot serves every stream of the campaign for this long
 HEARTBEAT_INTERVAL = 15.0
 LOOK_SECONDS = 2.0  # how often an idle stream checks that its client is still there
+MAX_HISTORY = 1000  # ?history=N: at most this many past contact transitions first
 
 
 def _unstored(kind: str, data: dict[str, Any]) -> bytes:
@@ -68,13 +70,23 @@ def _last_event_id(request: web.Request) -> int | None:
     return value
 
 
+def _history(request: web.Request) -> int:
+    raw = request.query.get("history")
+    if raw is None:
+        return 0
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_HISTORY:
+        raise BadRequest(f"history: must be a whole number from 1 to {MAX_HISTORY}")
+    return int(raw)
+
+
 @routes.get("/api/v1/campaigns/{id}/events")
 async def campaign_events(request: web.Request) -> web.StreamResponse:
     campaign = await request.app[SERVICE].get(request[TENANT], request.match_info["id"])
     resume_from = _last_event_id(request)
+    history = _history(request)  # checked even when Last-Event-ID makes it moot
     hub = request.app[STREAMS]
     try:
-        stream = await hub.open(campaign, resume_from)
+        stream = await hub.open(campaign, resume_from, history)
     except TooManyStreams as exc:
         return error_response(429, str(exc))
     except StreamsClosing as exc:

@@ -44,6 +44,8 @@ class CampaignReader(Protocol):
 
     async def last_event_id(self, pk: int) -> int: ...
 
+    async def history_start(self, pk: int, transitions: int) -> int: ...
+
 
 Entry = tuple[int, bytes]  # (event id, the event as SSE bytes)
 
@@ -207,9 +209,9 @@ class StreamHub:
     def subscriber_count(self) -> int:
         return sum(self._per_tenant.values())
 
-    async def open(self, campaign: Campaign, resume_from: int | None) -> Stream:
-        """A stream of the campaign from `resume_from` (None: from now on). Raises
-        `TooManyStreams` beyond the tenant's limit."""
+    async def open(self, campaign: Campaign, resume_from: int | None, history: int = 0) -> Stream:
+        """A stream of the campaign from `resume_from` (None: from now on, after its last
+        `history` contact transitions). Raises `TooManyStreams` beyond the tenant's limit."""
         key = campaign.key
         if self._per_tenant[key.tenant_id] >= self.max_per_tenant:
             raise TooManyStreams(
@@ -225,6 +227,12 @@ class StreamHub:
         if self.closing:  # shutting down: it ends after its opening block
             self._release(key.tenant_id)
             raise StreamsClosing("the gateway is shutting down; reconnect in a moment")
+        if resume_from is None and history:
+            try:
+                resume_from = await self._reader.history_start(campaign.pk, history)
+            except BaseException:
+                self._release(key.tenant_id)
+                raise
         if resume_from is None or resume_from >= feed.position:
             stream = Stream(feed, feed.position if resume_from is None else resume_from, False)
         else:

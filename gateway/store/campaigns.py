@@ -268,6 +268,16 @@ class CampaignStore:
             or 0
         )
 
+    async def history_start(self, pk: int, transitions: int) -> int:
+        """The event id just before the campaign's last `transitions` contact events (0:
+        from the start, when it has no more than that)."""
+        found = await self._db.fetch_value(
+            "SELECT id FROM events WHERE campaign_pk = ? AND type = 'contact'"
+            " ORDER BY id DESC LIMIT 1 OFFSET ?",
+            (pk, transitions - 1),
+        )
+        return found - 1 if found else 0
+
     # -- changing -----------------------------------------------------------------------
 
     async def change_status(

@@ -239,6 +239,10 @@ def test_stream_replays_transitions_and_ends(client: Client) -> None:
     # Resuming after the third stored event gets exactly the rest.
     rest = list(client.campaigns.stream_events(cid, last_event_id=stored(events)[2]))
     assert stored(rest) == stored(events)[3:]
+    # history=2: the last two transitions, then what came after them (the stop).
+    assert stored(list(client.campaigns.stream_events(cid, history=2))) == stored(events)[2:]
+    with pytest.raises(BadRequestError, match="history"):
+        list(client.campaigns.stream_events(cid, history=0))
 
 
 def test_stream_is_live_from_now(own_daemon: Daemon) -> None:

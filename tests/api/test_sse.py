@@ -77,6 +77,36 @@ async def test_last_event_id_replays_what_was_missed(api: Api) -> None:
     assert bad.status == 400
 
 
+async def test_history_starts_with_the_last_transitions(api: Api) -> None:
+    """?history=N (the dashboard's live log): a fresh stream first replays the campaign's
+    last N contact transitions, and whatever was stored after the first of them."""
+    cid = (await api.create_ok(csv_of(5)))["id"]
+    await api.request("POST", f"/campaigns/{cid}/start")
+    await api.request("POST", f"/campaigns/{cid}/stop")
+    everything = await api.request(
+        "GET", f"/campaigns/{cid}/events", headers={"Last-Event-ID": "0"}
+    )
+    every = stored(await read_sse(everything, has_end))
+    assert [json.loads(e["data"])["to"] for e in every] == ["running"] + ["cancelled"] * 5 + [
+        "stopped"
+    ]
+    last3 = await api.request("GET", f"/campaigns/{cid}/events?history=3")
+    events = await read_sse(last3, has_end)
+    assert stored(events) == every[3:]  # the last 3 cancellations, then the stop
+    assert events[0] == {"retry": "2000", "id": str(int(every[3]["id"]) - 1)}
+    more = await api.request("GET", f"/campaigns/{cid}/events?history=1000")
+    assert stored(await read_sse(more, has_end)) == every
+    # A reconnect's Last-Event-ID wins over history: it resumes where it was.
+    resumed = await api.request(
+        "GET", f"/campaigns/{cid}/events?history=3", headers={"Last-Event-ID": every[5]["id"]}
+    )
+    assert stored(await read_sse(resumed, has_end)) == every[6:]
+    for bad in ("0", "1001", "x", "-1", "1e3", "\u0663"):
+        response = await api.request("GET", f"/campaigns/{cid}/events?history={bad}")
+        assert response.status == 400, bad
+        assert "history" in (await response.json())["error"]
+
+
 async def test_fresh_client_on_a_finished_campaign_gets_end_at_once(api: Api) -> None:
     cid = (await api.create_ok())["id"]
     await api.request("POST", f"/campaigns/{cid}/stop")

@@ -299,6 +299,24 @@ def test_reconnects_with_last_event_id_after_a_drop(page: Page, server: Tenants,
         expect(connection).not_to_have_text("Reconnecting…")
 
 
+def test_the_live_log_opens_with_the_last_100_transitions(page: Page, server: Tenants) -> None:
+    """A campaign opened after its transitions happened shows the newest 100 of them,
+    newest first, and goes on live (issue 9: "a live log of the last 100 transitions")."""
+    numbers = [f"+1415555{i:04d}" for i in range(150)]
+    campaign = create(server, "Long log", "phone_number\n" + "".join(f"{n}\n" for n in numbers))
+    api(server, "POST", f"/campaigns/{campaign['id']}/start")
+    api(server, "POST", f"/campaigns/{campaign['id']}/stop")  # 150 contacts cancelled
+    sign_in(page, server.url, server.acme)
+    open_campaign(page, server, campaign)
+    log = page.get_by_role("region", name="Live log of transitions")
+    cancelled = log.get_by_role("row").filter(has_text="pending → cancelled")
+    expect(cancelled).to_have_count(100)
+    expect(cancelled.first).to_contain_text(numbers[-1])  # newest first
+    expect(cancelled.last).to_contain_text(numbers[50])
+    expect(log.get_by_role("row").filter(has_text=numbers[49])).to_have_count(0)
+    expect(log.get_by_text("No transitions yet")).to_have_count(0)
+
+
 @pytest.mark.parametrize("viewport", [PHONE], ids=["390px"])
 def test_the_layout_holds_on_a_390px_phone(page: Page, server: Tenants, shot) -> None:
     campaign = create(server, "A campaign with a rather long name to wrap on a phone")

@@ -186,11 +186,13 @@ export class Campaigns {
    * connection is re-opened with Last-Event-ID, so no stored event is lost or repeated;
    * after `maxRetries` failed attempts in a row (waits doubling from `retryDelay` ms, at
    * most 10 s) it throws ConnectionError. Without `lastEventId` it starts from now (`0`
-   * replays the whole history). When `signal` aborts, the iteration ends.
+   * replays the whole history), after the campaign's last `history` contact transitions
+   * when that is given (1 to 1000). When `signal` aborts, the iteration ends.
    */
   async *streamEvents(id, options = {}) {
     const {
       lastEventId = null,
+      history = null,
       signal,
       maxRetries = 5,
       retryDelay = 500,
@@ -198,7 +200,9 @@ export class Campaigns {
       onReconnect,
     } = options;
     const transport = this.#transport;
-    const path = `/campaigns/${segment(id, "id")}/events`;
+    // The server uses history only without Last-Event-ID: a reconnect resumes where it was.
+    const query = history === null || history === undefined ? "" : `?history=${encodeURIComponent(history)}`;
+    const path = `/campaigns/${segment(id, "id")}/events${query}`;
     let last = lastEventId;
     let failures = 0;
     while (!signal?.aborted) {

@@ -349,6 +349,8 @@ export interface ReconnectInfo {
 export interface StreamEventsOptions {
   /** Resume after this event (0: the whole history). Default: from now. */
   lastEventId?: number | null;
+  /** Without lastEventId: start with the campaign's last N contact transitions (1 to 1000). */
+  history?: number | null;
   /** When it aborts, the iteration ends (no error). */
   signal?: AbortSignal;
   /** Failed attempts in a row before ConnectionError is thrown. Default 5. */

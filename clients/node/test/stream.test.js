@@ -55,6 +55,13 @@ describe("streamEvents", () => {
     // After the third stored event: exactly the rest.
     const rest = await collect(client.campaigns.streamEvents(id, { lastEventId: ids[2] }));
     assert.deepEqual(stored(rest), ids.slice(3));
+    // The last two transitions, then what came after them (the stop).
+    const lastTwo = await collect(client.campaigns.streamEvents(id, { history: 2 }));
+    assert.deepEqual(stored(lastTwo), ids.slice(2));
+    await assert.rejects(
+      collect(client.campaigns.streamEvents(id, { history: 0 })),
+      (error) => error instanceof BadRequestError && /history/.test(error.message),
+    );
   });
 
   it("is live from now without lastEventId", async () => {

@@ -84,7 +84,7 @@ export function campaignView(main, id) {
   const stack = stackedBar();
   const figures = { inFlight: figure('Calls in flight'), cps: figure('Calls per second'), answer: figure('Answer rate') };
   const logBody = h('tbody');
-  const logEmpty = h('tr', {}, h('td', { colspan: 4, class: 'empty' }, 'No transitions since this page opened: they appear here as they happen.'));
+  const logEmpty = h('tr', {}, h('td', { colspan: 4, class: 'empty' }, 'No transitions yet: they appear here as they happen.'));
   logBody.append(logEmpty);
   const contacts = contactsSection(id, controller.signal);
   const dialog = confirmDialog();
@@ -278,7 +278,8 @@ export function campaignView(main, id) {
     renderSettings();
     contacts.setCustomFields(campaign.custom_field_names);
     contacts.load();
-    stream = new EventStream(`${path}/events`, { event: onEvent, gone });
+    // history: the log starts with the campaign's last LOG_SIZE transitions, then goes on live.
+    stream = new EventStream(`${path}/events?history=${LOG_SIZE}`, { event: onEvent, gone });
   }
   load();
 
