@@ -135,9 +135,56 @@ def test_a_person_is_judged_within_three_seconds_of_the_answer(amd_run: AmdRun) 
     assert 0.8 < times["UserEvent"] - times["Newstate"] < 3.0, times
 
 
+async def raise_user_events(names: dict[str, str]) -> Ami:
+    """Originate an answered call per name whose application is UserEvent(name): raised on
+    the channel by Asterisk itself, as a dialplan would, then hung up."""
+    ami = await Ami.connect()
+    try:
+        await ami.login()
+        await ami.wait_for(lambda m: m.get("Event") == "FullyBooted", 5)
+        for attempt_id, name in names.items():
+            ami.send(
+                Action="Originate",
+                ActionID=attempt_id,
+                ChannelId=attempt_id,
+                Channel="PJSIP/+14155550120@carrier",
+                Application="UserEvent",
+                Data=f"{name},AttemptID: {attempt_id}",
+                Timeout=5000,
+                CallerID=CALLER_ID,
+                Async="true",
+            )
+        for attempt_id in names:
+            await ami.wait_for(is_event("Hangup", attempt_id), 30)
+        return ami
+    finally:
+        await ami.close()
+
+
+def test_the_event_filter_passes_only_the_gateways_two_user_events() -> None:
+    """manager.conf's filter matches the UserEvent header exactly: another dialplan's
+    UserEvents (other names, and names that only start or end like the gateway's) never
+    reach the gateway's AMI user; GatewayAMD and GatewayOptOut do."""
+    tag = uuid.uuid4().hex[:8]
+    names = {
+        f"ue-{tag}-other": "Other",
+        f"ue-{tag}-prefix": "GatewayAMDx",
+        f"ue-{tag}-suffix": "XGatewayOptOut",
+        f"ue-{tag}-case": "gatewayamd",
+        f"ue-{tag}-amd": "GatewayAMD",
+        f"ue-{tag}-optout": "GatewayOptOut",
+    }
+    ami = asyncio.run(raise_user_events(names))
+    for attempt_id in names:  # every call was answered and ran its UserEvent
+        assert ami.events("Hangup", attempt_id), attempt_id
+    seen = {m.get("AttemptID"): m.get("UserEvent") for m in ami.events("UserEvent")}
+    assert seen == {f"ue-{tag}-amd": "GatewayAMD", f"ue-{tag}-optout": "GatewayOptOut"}, seen
+
+
 async def record_transcript() -> bytes:
-    """Login, then a person, a machine hung up on and a far end that hangs up during AMD,
-    through [gateway-amd], until their Hangups; logoff: exactly the bytes Asterisk sent."""
+    """Login, then a person, a machine hung up on, a far end that hangs up during AMD and
+    a silent one (NOTSURE), through [gateway-amd], until their Hangups; logoff: exactly the
+    bytes Asterisk sent."""
     ami = await Ami.connect()
     try:
         await ami.login()
@@ -146,6 +193,7 @@ async def record_transcript() -> bytes:
             "attempt-person-1": ("+12025551000", True),
             "attempt-machine-1": ("+12025551101", False),
             "attempt-hangup-1": ("+12025551200", True),
+            "attempt-silent-1": ("+12025551300", True),
         }
         for attempt_id, (number, machine_agent) in calls.items():
             originate_amd(ami, attempt_id, number, machine_agent)

@@ -1,7 +1,8 @@
 """The GatewayAMD UserEvent, from a transcript recorded on the sandbox's Asterisk 22
 (`tests/integration/test_sandbox_amd.py --record tests/transcripts/amd_verdicts.ami`): a
-person (+12025551000, HUMAN), a machine hung up on (+12025551101, MACHINE) and a far end
-that hung up during AMD() (+12025551200, HANGUP, raised by the h extension)."""
+person (+12025551000, HUMAN), a machine hung up on (+12025551101, MACHINE), a far end
+that hung up during AMD() (+12025551200, HANGUP, raised by the h extension) and a silent
+one (+12025551300, NOTSURE), recorded 2026-12-03 with the shipped dialplan and amd.conf."""
 
 from __future__ import annotations
 
@@ -18,14 +19,14 @@ from tests.unit.ami.support import until
 
 ROOT = Path(__file__).resolve().parents[3]
 TRANSCRIPT = ROOT / "tests" / "transcripts" / "amd_verdicts.ami"
-# The transcript was recorded when the dialplan wrote AMDStatus / AMDCause; it now writes
-# the variables' own names, AMDSTATUS / AMDCAUSE: the same bytes with those header names.
-UPPER = (
+# The dialplan writes the variables' own names, AMDSTATUS / AMDCAUSE (as recorded); an
+# older one wrote AMDStatus / AMDCause: the same bytes with those header names.
+MIXED = (
     TRANSCRIPT.read_bytes()
-    .replace(b"\nAMDStatus: ", b"\nAMDSTATUS: ")
-    .replace(b"\nAMDCause: ", b"\nAMDCAUSE: ")
+    .replace(b"\nAMDSTATUS: ", b"\nAMDStatus: ")
+    .replace(b"\nAMDCAUSE: ", b"\nAMDCause: ")
 )
-CALLS = ("attempt-person-1", "attempt-machine-1", "attempt-hangup-1")
+CALLS = ("attempt-person-1", "attempt-machine-1", "attempt-hangup-1", "attempt-silent-1")
 
 
 def messages(data: bytes | None = None) -> list[Message]:
@@ -44,21 +45,24 @@ def verdicts(data: bytes | None = None) -> dict[str, AmdVerdict]:
 def test_every_verdict_of_the_transcript_is_parsed() -> None:
     found = verdicts()
     assert set(found) == set(CALLS)
-    person, machine, hangup = (found[a] for a in CALLS)
+    person, machine, hangup, silent = (found[a] for a in CALLS)
     assert person.status == "HUMAN" and person.cause.startswith("HUMAN-")
     assert person.cause.endswith("-800")  # after_greeting_silence of amd.conf
     assert machine.status == "MACHINE"
     assert machine.cause.startswith(("LONGGREETING-", "MAXWORDS-"))
     assert (hangup.status, hangup.cause) == ("HANGUP", "")
+    assert silent.status == "NOTSURE" and silent.cause.startswith(("TOOLONG-", "NOAUDIODATA-"))
     assert all(v.seconds is None for v in found.values())  # the parser hears no answer
 
 
 def test_the_header_names_are_read_in_any_case() -> None:
-    assert UPPER.count(b"\nAMDSTATUS: ") == UPPER.count(b"\nAMDCAUSE: ") == 3
-    assert b"AMDStatus" not in UPPER and b"AMDCause" not in UPPER
-    assert verdicts(UPPER) == verdicts() and len(verdicts()) == 3
-    # The person's verdict (the first one, HANGUP, has an empty cause).
-    [event] = [m for m in messages(UPPER) if m.get("UserEvent") == "GatewayAMD"][1:2]
+    recorded = TRANSCRIPT.read_bytes()
+    assert recorded.count(b"\nAMDSTATUS: ") == recorded.count(b"\nAMDCAUSE: ") == 4
+    assert MIXED.count(b"\nAMDStatus: ") == MIXED.count(b"\nAMDCause: ") == 4
+    assert b"AMDSTATUS" not in MIXED and b"AMDCAUSE" not in MIXED
+    assert verdicts(MIXED) == verdicts() and len(verdicts()) == 4
+    # The person's verdict (HANGUP's has an empty cause).
+    [event] = [m for m in messages() if m.get("AttemptID") == CALLS[0]]
     assert "AMDSTATUS" in event and "AMDStatus" not in event
     assert parse_amd_verdict(event) == AmdVerdict(CALLS[0], "HUMAN", event["AMDCAUSE"])
     for names in [("amdstatus", "amdcause", "attemptid"), ("AmdStatus", "AmdCause", "ATTEMPTID")]:
@@ -87,21 +91,21 @@ def test_the_shipped_dialplan_writes_the_variables_own_names() -> None:
 
 def test_only_a_gateway_amd_user_event_is_a_verdict() -> None:
     user_events = [m for m in messages() if m.get("Event") == "UserEvent"]
-    assert len(user_events) == 3
+    assert len(user_events) == 4
     event = user_events[0]
     for name, value in [("UserEvent", "GatewayOptOut"), ("UserEvent", "Other")]:
         assert parse_amd_verdict(Message({**event, name: value})) is None
-    assert parse_amd_verdict(Message({**event, "AMDStatus": "MAYBE"})) is None
-    assert parse_amd_verdict(Message({**event, "AMDStatus": ""})) is None
+    assert parse_amd_verdict(Message({**event, "AMDSTATUS": "MAYBE"})) is None
+    assert parse_amd_verdict(Message({**event, "AMDSTATUS": ""})) is None
     # A verdict for another attempt than the channel's is none.
     assert parse_amd_verdict(Message({**event, "AttemptID": "someone-else"})) is None
     # A cause that is not AMD()'s shape is dropped, the verdict kept.
-    odd = parse_amd_verdict(Message({**event, "AMDCause": "x\\ty"}))
+    odd = parse_amd_verdict(Message({**event, "AMDCAUSE": "x\\ty"}))
     assert odd is not None and odd.cause == ""
     assert all(parse_amd_verdict(m) is None for m in messages() if m.get("Event") != "UserEvent")
 
 
-@pytest.mark.parametrize("header_case", ["as recorded", "upper"])
+@pytest.mark.parametrize("header_case", ["as recorded", "mixed"])
 async def test_replayed_verdicts_come_between_the_answer_and_the_end(
     server: FakeAmiServer, telephony: AmiTelephony, header_case: str
 ) -> None:
@@ -111,7 +115,7 @@ async def test_replayed_verdicts_come_between_the_answer_and_the_end(
         await telephony.originate(
             OriginateRequest(aid, "PJSIP/1@carrier", "100", "gateway-amd", "s", 1, 30000)
         )
-    await server.send_raw(UPPER if header_case == "upper" else TRANSCRIPT.read_bytes())
+    await server.send_raw(MIXED if header_case == "mixed" else TRANSCRIPT.read_bytes())
     await until(lambda: sum(isinstance(e, CallEnded) for e in events) == len(CALLS))
     for aid in CALLS:
         mine = [e for e in events if e.attempt_id == aid]
