@@ -166,7 +166,9 @@ class AsyncCampaigns:
         last, failures = last_event_id, 0
         url = self._client.url(_path(campaign_id, "events"))
         if history is not None:  # used by the server only without Last-Event-ID
-            url = f"{url}?history={int(history)}"
+            if isinstance(history, bool) or not isinstance(history, int):
+                raise TypeError(f"history: a whole number from 1 to 1000, not {history!r}")
+            url = f"{url}?history={history}"
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=self._client.timeout, sock_read=STREAM_READ_TIMEOUT
         )

@@ -74,7 +74,7 @@ def _history(request: web.Request) -> int:
     raw = request.query.get("history")
     if raw is None:
         return 0
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_HISTORY:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 4 and 1 <= int(raw) <= MAX_HISTORY):
         raise BadRequest(f"history: must be a whole number from 1 to {MAX_HISTORY}")
     return int(raw)
 

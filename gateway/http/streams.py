@@ -220,6 +220,10 @@ class StreamHub:
             )
         self._per_tenant[key.tenant_id] += 1  # counted at once: concurrent opens see it
         try:
+            # Where history starts is read first: from taking an existing feed to joining
+            # it there is no await, so a feed cannot be closed between the two.
+            if resume_from is None and history:
+                resume_from = await self._reader.history_start(campaign.pk, history)
             feed = await self._feed(campaign)
         except BaseException:
             self._release(key.tenant_id)
@@ -227,12 +231,6 @@ class StreamHub:
         if self.closing:  # shutting down: it ends after its opening block
             self._release(key.tenant_id)
             raise StreamsClosing("the gateway is shutting down; reconnect in a moment")
-        if resume_from is None and history:
-            try:
-                resume_from = await self._reader.history_start(campaign.pk, history)
-            except BaseException:
-                self._release(key.tenant_id)
-                raise
         if resume_from is None or resume_from >= feed.position:
             stream = Stream(feed, feed.position if resume_from is None else resume_from, False)
         else:

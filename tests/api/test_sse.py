@@ -101,7 +101,7 @@ async def test_history_starts_with_the_last_transitions(api: Api) -> None:
         "GET", f"/campaigns/{cid}/events?history=3", headers={"Last-Event-ID": every[5]["id"]}
     )
     assert stored(await read_sse(resumed, has_end)) == every[6:]
-    for bad in ("0", "1001", "x", "-1", "1e3", "\u0663"):
+    for bad in ("0", "1001", "x", "-1", "1e3", "\u0663", "", "0" * 5000):
         response = await api.request("GET", f"/campaigns/{cid}/events?history={bad}")
         assert response.status == 400, bad
         assert "history" in (await response.json())["error"]

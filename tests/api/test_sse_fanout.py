@@ -127,3 +127,38 @@ async def test_a_stream_asked_for_during_shutdown_is_refused_not_left_open(
     assert late.status == 503
     assert "shutting down" in (await late.json())["error"]
     assert client.app[STREAMS].subscriber_count == 0
+
+
+async def test_a_history_stream_never_joins_a_feed_closed_while_it_opened(
+    client: TestClient, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review: the history read was awaited between taking the campaign's feed and joining
+    it, so a stream could join a feed its last other stream had just closed, and stall."""
+    cid = (await api.create_ok(csv_of(3)))["id"]
+    store = client.app[STORE]
+    tenant_id = await store.db.fetch_value("SELECT tenant_id FROM campaigns WHERE id = ?", (cid,))
+    campaign = await store.campaigns.get(tenant_id, cid)
+    assert campaign is not None
+    hub = client.app[STREAMS]
+    first = await hub.open(campaign, None)
+    gate, asked = asyncio.Event(), asyncio.Event()
+    original = type(store.campaigns).history_start
+
+    async def history_start(self: Any, pk: int, transitions: int) -> int:
+        asked.set()
+        await gate.wait()
+        return await original(self, pk, transitions)
+
+    monkeypatch.setattr(type(store.campaigns), "history_start", history_start)
+    opening = asyncio.create_task(hub.open(campaign, None, history=5))
+    await asyncio.wait_for(asked.wait(), 5)
+    await hub.close(first)  # the only other stream leaves meanwhile
+    gate.set()
+    second = await asyncio.wait_for(opening, 5)
+    try:
+        await api.request("POST", f"/campaigns/{cid}/start")
+        taken: list[Any] = []
+        await until(lambda: bool(taken.extend(second.take()) or taken), 5,
+                    "the stream gets the events of its live feed")  # fmt: skip
+    finally:
+        await hub.close(second)

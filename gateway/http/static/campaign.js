@@ -215,8 +215,8 @@ export function campaignView(main, id) {
       refreshSoon();
       contacts.refreshSoon();
     } else if (type === 'campaign') {
-      campaign = { ...campaign, status: data.to };
-      renderState();
+      // Read the state again rather than take data.to: the events the log opens with
+      // (?history) replay older transitions, which must not show an old state.
       refreshSoon();
     } else if (type === 'metrics') {
       campaign = { ...campaign, status: data.status, counts: data.counts };

@@ -1,6 +1,6 @@
 // Server-Sent Events over fetch(): EventSource cannot send the Authorization header, and
 // the key never goes into a URL. Resumes after a drop with Last-Event-ID (the id of the
-// last event read; the server sends the current position as soon as a stream opens), so
+// last event read; the server sends its position as soon as a stream opens), so
 // no stored event is missed; the header's status says `Reconnecting…` meanwhile.
 
 import { UNAUTHORIZED, authHeaders, url } from './api.js';
