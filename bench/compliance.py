@@ -31,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -48,10 +49,17 @@ from gateway.store.sqlite import SqliteStore
 BATCH = 100  # picks per begin_attempts, as the dispatcher makes them at 100 concurrent
 
 
-async def make_campaign(store: SqliteStore, contacts: int) -> Campaign:
+async def make_campaign(
+    store: SqliteStore,
+    contacts: int,
+    zone_sets: list[list[str]] | None = None,
+    zone_of: Callable[[int], int] = lambda _i: 0,
+) -> Campaign:
+    """A running campaign of `contacts` +1 415 numbers; contact i in zone list zone_of(i)
+    of `zone_sets` (default one list, Los Angeles)."""
     await store.tenants.create("bench", 1000, 1000)
     pk, _ = await store.campaigns.begin_import(1, "bench")
-    rows = [[i + 2, f"+1415{2000000 + i:07d}", [], None] for i in range(contacts)]
+    rows = [[i + 2, f"+1415{2000000 + i:07d}", [], zone_of(i)] for i in range(contacts)]
     await store.db.execute(
         "INSERT INTO contacts (campaign_pk, row_number, phone_number, custom_fields, zone_set)"
         " SELECT ?, value ->> 0, value ->> 1, value -> 2, value ->> 3 FROM json_each(?)",
@@ -59,10 +67,9 @@ async def make_campaign(store: SqliteStore, contacts: int) -> Campaign:
     )
     await store.db.execute(
         "UPDATE campaigns SET status = 'running', name = 'bench', n_total = ?, n_pending = ?,"
-        " zone_sets = '[[\"America/Los_Angeles\"]]' WHERE pk = ?",
-        (contacts, contacts, pk),
+        " max_concurrent_calls = 100, zone_sets = ? WHERE pk = ?",
+        (contacts, contacts, json.dumps(zone_sets or [["America/Los_Angeles"]]), pk),
     )
-    await store.db.execute("UPDATE contacts SET zone_set = 0 WHERE campaign_pk = ?", (pk,))
     row = await store.db.fetch_one("SELECT * FROM campaigns WHERE pk = ?", (pk,))
     return campaign_from_row(row)
 
@@ -121,24 +128,11 @@ async def head_of_line(path: Path, outside: int, inside: int) -> tuple[float, fl
     night, noon = zone_at(3, now), zone_at(12, now)
     store = await SqliteStore.open(str(path))
     try:
-        tenant = await store.tenants.create("bench", 1000, 1000)
-        pk, _ = await store.campaigns.begin_import(1, "bench")
-        total = outside + inside
-        rows = [[i + 2, f"+1415{2000000 + i:07d}", [], 0 if i < outside else 1]
-                for i in range(total)]  # fmt: skip
-        await store.db.execute(
-            "INSERT INTO contacts (campaign_pk, row_number, phone_number, custom_fields,"
-            " zone_set) SELECT ?, value ->> 0, value ->> 1, value -> 2, value ->> 3"
-            " FROM json_each(?)",
-            (pk, json.dumps(rows)),
+        campaign = await make_campaign(
+            store, outside + inside, [[night], [noon]], lambda i: 0 if i < outside else 1
         )
-        await store.db.execute(
-            "UPDATE campaigns SET status = 'running', name = 'bench', n_total = ?,"
-            " n_pending = ?, max_concurrent_calls = 100, zone_sets = ? WHERE pk = ?",
-            (total, total, json.dumps([[night], [noon]]), pk),
-        )
-        row = await store.db.fetch_one("SELECT * FROM campaigns WHERE pk = ?", (pk,))
-        campaign = campaign_from_row(row)
+        pk = campaign.pk
+        tenant = await store.tenants.by_name("bench")
         dial = DialStore(store.db, allow_premium=False)
         windows = CallingWindows(DailyWindow.parse("08:00-21:00"))
         running = RunningCampaign(campaign, tenant)
